@@ -1,0 +1,212 @@
+"""Routing of one shopper message: escalation checks, scenario choice, slot filling."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from ...engine import HandoffEvent, ReplyDone, ReplyEvent, StatusEvent, Turn
+from ...settings import Settings
+from ...store.connector import StoreConnector
+from ...store.models import StoreInfo
+from ...tools import ToolContext
+from .. import escalation
+from ..replies import Replies
+from ..understanding import Understander
+from ..understanding.language import detect_language
+from . import orders, shop
+from .faq import FaqIndex
+from .state import DialogueState
+from .turn import Outcome, TurnContext
+
+Handler = Callable[[TurnContext], Awaitable[Outcome]]
+
+ORDER_SCENARIOS: dict[str, Handler] = {
+    "order_status": orders.order_status,
+    "delivery_delay": lambda t: orders.order_status(t, "delivery_delay"),
+    "parcel_not_received": lambda t: orders.order_status(t, "parcel_not_received"),
+    "change_address": orders.change_address,
+    "cancel_order": orders.cancel,
+    "change_order": orders.change_order,
+    "return_request": orders.return_request,
+    "exchange": orders.exchange,
+    "refund_status": orders.refund_status,
+    "invoice_copy": orders.invoice_copy,
+    "payment_problem": orders.payment_problem,
+    "product_defect": orders.product_defect,
+}
+SHOP_SCENARIOS: dict[str, Handler] = {
+    "size_advice": shop.size_advice,
+    "stock_availability": shop.stock_availability,
+    "product_info": shop.product_info,
+    "discount_code": shop.discount_code,
+    "gift_card": shop.gift_card,
+    "account_help": shop.account_help,
+    "newsletter_unsubscribe": shop.newsletter_unsubscribe,
+}
+FACT_SCENARIOS = ("return_policy", "shipping_info", "payment_methods", "store_info")
+STATUS_KEYS = {"order_status": "status_order", "delivery_delay": "status_order",
+               "parcel_not_received": "status_order", "return_request": "status_return",
+               "exchange": "status_return", "size_advice": "status_size",
+               "stock_availability": "status_stock", "cancel_order": "status_order",
+               "refund_status": "status_order", "product_defect": "status_order"}
+
+RELATIVE_SIZE = [
+    (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
+                r"(mindre|ned|smaller|down|lavere)\b", re.I), -1),
+    (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
+                r"(større|stoerre|storre|op|bigger|larger|up|højere)\b", re.I), 1),
+    (re.compile(r"\b(size|str\.?)\s+(down|ned)\b|\bsmaller size\b|\bmindre str", re.I), -1),
+    (re.compile(r"\b(size|str\.?)\s+(up|op)\b|\b(bigger|larger) size\b|\bstørre str", re.I), 1),
+]
+
+
+class OfflineAgent:
+    name = "offline"
+
+    def __init__(self, connector: StoreConnector, store: StoreInfo, understander: Understander,
+                 replies: Replies, thresholds: escalation.Thresholds) -> None:
+        self.connector = connector
+        self.store = store
+        self.understander = understander
+        self.replies = replies
+        self.faq = FaqIndex(store.faq)
+        self.thresholds = thresholds
+
+    @classmethod
+    async def build(cls, connector: StoreConnector, settings: Settings) -> OfflineAgent:
+        store = await connector.store_info()
+        products = await connector.products()
+        understander = Understander.build(products, list(store.locales), store.default_locale,
+                                          settings.catalogue)
+        return cls(connector, store, understander, Replies(settings.templates_dir, store.currency),
+                   escalation.Thresholds(settings.confidence_threshold))
+
+    def failure_text(self, locale: str | None) -> str:
+        return self.replies.phrase(locale or self.store.default_locale, "agent_failed")
+
+    async def respond(self, turn: Turn) -> AsyncIterator[ReplyEvent]:
+        state = DialogueState.load(turn.state)
+        tools = await ToolContext.create(self.connector, turn.customer, set(state.verified))
+        u = self.understander.understand(turn.text, page_product=turn.page_product or state.product)
+        lang = detect_language(turn.text, list(self.store.locales),
+                               state.lang or turn.locale or self.store.default_locale)
+        state.lang = tools.locale = lang
+        t = TurnContext(turn.text, lang, state, tools, u)
+        self._merge(t, turn)
+        outcome, scenario = await self._decide(t)
+        for number in t.status[:1]:
+            yield StatusEvent(self.replies.phrase(lang, "status_order", number=number))
+        state.verified = sorted(tools.verified_orders)
+        if outcome.awaiting is not None:
+            state.scenario = scenario
+            state.awaiting = outcome.awaiting
+            if state.first_text is None:
+                state.first_text = turn.text
+        elif outcome.handoff is None:
+            state.finish()
+        turn.state = state.dump()
+        turn.scenario, turn.confidence, turn.language = scenario, u.confidence, lang
+        turn.tools, turn.audit = tools.calls, tools.audit
+        turn.order_number = state.order or state.order_number
+        if outcome.handoff:
+            data = {"reason": outcome.handoff, "has_email": bool(state.email or turn.customer),
+                    "s": {"support_email": self.store.support_email}} | outcome.data
+            yield HandoffEvent(outcome.handoff, self.replies.render(lang, "handoff", **data))
+            return
+        text = self.replies.render(lang, outcome.template, **outcome.data,
+                                   store=self.store, logged_in=tools.customer is not None)
+        quick = [self.replies.phrase(lang, q) for q in outcome.quick]
+        yield ReplyDone(text, quick)
+
+    def _merge(self, t: TurnContext, turn: Turn) -> None:
+        """Fold what this message says into the dialogue state."""
+        st, e = t.state, t.understanding.entities
+        numbers = list(getattr(e, "order_numbers", []) or [])
+        if numbers:
+            st.order_number = numbers[0]
+            if len(numbers) > 1:
+                st.order_number = None if st.email is None and not turn.customer else numbers[0]
+        emails = list(getattr(e, "emails", []) or [])
+        if emails:
+            st.email = emails[0]
+        products = [p for p in (getattr(e, "product_ids", None) or []) if p]
+        if products:
+            st.items = list(dict.fromkeys([*st.items, *products]))
+        if turn.page_product:
+            st.product = turn.page_product
+        for name in ("sizes", "colors", "codes"):
+            values = list(getattr(e, name, []) or [])
+            if values:
+                setattr(st, name, values)
+        measurements = dict(getattr(e, "measurements", {}) or {})
+        if measurements:
+            st.measurements.update(measurements)
+        usual = getattr(e, "usual_size", None)
+        if usual:
+            st.usual_size = usual
+        amounts = list(getattr(e, "amounts", []) or [])
+        if amounts:
+            st.amount = float(amounts[-1])
+        address = getattr(e, "address", None)
+        if address:
+            st.address = dict(address) if isinstance(address, dict) else address.__dict__
+        for pattern, step in RELATIVE_SIZE:
+            if pattern.search(t.text):
+                st.relative_size = step
+                break
+
+    async def _decide(self, t: TurnContext) -> tuple[Outcome, str | None]:
+        u, st = t.understanding, t.state
+        reason = escalation.from_words(u.asks_for_human or u.scenario == "human_request", u.negative)
+        if reason:
+            return Outcome("handoff", handoff=reason), st.scenario or u.scenario
+        scenario = self._scenario(t)
+        if scenario is None:
+            faq = self.faq.best(t.text, minimum=0.35)
+            if faq is not None:
+                return await shop.store_facts(t, "store_info", faq[0]), "store_info"
+            if st.clarified or st.awaiting == ["clarify"]:
+                return Outcome("handoff", handoff="low_confidence"), u.scenario
+            st.clarified = True
+            return Outcome("clarify", awaiting=["clarify"]), None
+        if scenario in escalation.POLICY_CLASSES:
+            return Outcome("handoff", {"why": scenario}, handoff="policy"), scenario
+        if scenario == "other":
+            faq = self.faq.best(t.text, minimum=0.35)
+            if faq is not None:
+                return await shop.store_facts(t, "store_info", faq[0]), "store_info"
+            return Outcome("handoff", handoff="low_confidence"), scenario
+        if scenario == "greeting":
+            return Outcome("greeting", {"thanks": _is_thanks(t.text)}), scenario
+        if scenario in FACT_SCENARIOS:
+            faq = self.faq.best(t.text, minimum=0.2) if scenario == "store_info" else None
+            return await shop.store_facts(t, scenario, faq[0] if faq else None), scenario
+        handler = ORDER_SCENARIOS.get(scenario) or SHOP_SCENARIOS.get(scenario)
+        if handler is None:
+            return Outcome("handoff", handoff="low_confidence"), scenario
+        return await handler(t), scenario
+
+    def _scenario(self, t: TurnContext) -> str | None:
+        """The scenario this message belongs to, or None when it is unclear."""
+        u, st, th = t.understanding, t.state, self.thresholds
+        pending = st.scenario if st.awaiting and st.awaiting != ["clarify"] else None
+        if pending:
+            if u.scenario == pending or u.confidence < th.switch_confidence:
+                return pending
+            if u.scenario in ("greeting", "other"):
+                return pending
+            return u.scenario
+        if st.awaiting == ["clarify"] and st.first_text:
+            combined = self.understander.understand(f"{st.first_text} {t.text}")
+            if combined.confidence > u.confidence:
+                u = combined
+        if u.confidence < th.confidence:
+            return None
+        return str(u.scenario)
+
+
+def _is_thanks(text: str) -> bool:
+    lowered = text.lower()
+    return any(w in lowered for w in ("tak", "thank", "thx", "ty ", "cheers"))

@@ -1,0 +1,256 @@
+"""Scenarios about one order: verification first, then status, changes, returns, money."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...store.models import Order
+from .turn import Outcome, TurnContext
+
+OPEN = ("unfulfilled", "partially_fulfilled", "fulfilled")
+
+
+async def find_order(t: TurnContext, prefer: Callable[[Order], bool] | None = None) -> Order | Outcome:
+    """The order the shopper means, once verified; else the question that gets us there."""
+    st = t.state
+    number = st.order_number
+    if number and number != st.order:
+        order = await t.tools.verified_order(number)
+        if order is None and st.email:
+            result = await t.tool("verify_order", number=number, email=st.email)
+            if result.ok:
+                order = await t.tools.verified_order(number)
+        if order is not None:
+            st.order = order.number
+            st.verified = sorted(t.tools.verified_orders)
+            return order
+        if st.email or t.logged_in:
+            # A wrong pair is answered as an unknown one: nothing about the order.
+            st.failed_verifications += 1
+            st.order_number, st.email = None, None
+            return t.ask("not_verified", ["order", "email"], logged_in=t.logged_in)
+        return t.ask("ask_email", ["email"], number=number)
+    if st.order:
+        order = await t.tools.verified_order(st.order)
+        if order is not None:
+            return order
+    if t.logged_in:
+        mine = await t.tool("my_orders")
+        numbers = mine.data.get("orders", []) if mine.ok else []
+        orders = [o for n in numbers if (o := await t.tools.verified_order(n))]
+        chosen = [o for o in orders if prefer(o)] if prefer else orders
+        pick = (chosen or orders or [None])[0]
+        if pick is not None:
+            st.order = pick.number
+            st.verified = sorted(t.tools.verified_orders)
+            return pick
+    if st.email and not number:
+        return t.ask("ask_order_number", ["order"], email_given=True)
+    return t.ask("ask_order", ["order", "email"])
+
+
+def is_open(order: Order) -> bool:
+    return order.status in OPEN or any(f.status != "delivered" for f in order.fulfillments)
+
+
+def is_delivered(order: Order) -> bool:
+    return any(f.status == "delivered" for f in order.fulfillments)
+
+
+async def order_status(t: TurnContext, scenario: str = "order_status") -> Outcome:
+    order = await find_order(t, is_open)
+    if isinstance(order, Outcome):
+        return order
+    t.status.append(order.number)
+    result = await t.tool("order_status", number=order.number)
+    view = result.data
+    policy = _policy_case(view, scenario)
+    if policy:
+        return Outcome("handoff", {"why": policy}, handoff="policy")
+    quick = ["track_parcel"] if any(f["tracking_url"] for f in view["fulfillments"]) else []
+    return Outcome(scenario, {"o": view}, quick=quick)
+
+
+def _policy_case(view: dict[str, Any], scenario: str) -> str | None:
+    """Parcels the store keeps for people (support policy, 'policy' reason)."""
+    for f in view["fulfillments"]:
+        if f["status"] in ("exception", "returned_to_sender"):
+            return f["status"]
+        if f["late_for_person"]:
+            return "late"
+        if scenario == "parcel_not_received" and f["status"] == "delivered":
+            return "delivered_not_received"
+    return None
+
+
+async def cancel(t: TurnContext) -> Outcome:
+    order = await find_order(t, lambda o: o.status == "unfulfilled")
+    if isinstance(order, Outcome):
+        return order
+    result = await t.tool("cancel_order", number=order.number)
+    if result.code == "over_limit":
+        return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
+    return Outcome("cancel_order", {"code": result.code, "o": result.data},
+                   quick=["start_return"] if result.code == "already_shipped" else [])
+
+
+async def change_address(t: TurnContext) -> Outcome:
+    order = await find_order(t, lambda o: o.status == "unfulfilled")
+    if isinstance(order, Outcome):
+        return order
+    address = t.state.address
+    if order.status == "unfulfilled" and not address:
+        return t.ask("ask_address", ["address"], number=order.number)
+    if order.status != "unfulfilled":
+        view = (await t.tool("order_status", number=order.number)).data
+        return Outcome("change_address", {"code": "already_shipped", "o": view})
+    assert address is not None
+    result = await t.tool("change_address", number=order.number, **address)
+    return Outcome("change_address", {"code": result.code, "o": result.data})
+
+
+def _lines_named(t: TurnContext, order: Order, view_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    named = [ln for ln in view_lines if ln["product_id"] in t.state.items]
+    if named:
+        return named
+    if len(view_lines) == 1:
+        return view_lines
+    return []
+
+
+async def _order_lines(t: TurnContext, order: Order) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    view = (await t.tool("order_status", number=order.number)).data
+    return _lines_named(t, order, view["lines"]), view
+
+
+def _wanted_size(t: TurnContext, line: dict[str, Any], sizes: list[str]) -> str | None:
+    if t.state.sizes:
+        return t.state.sizes[-1]
+    if t.state.relative_size and line.get("size") in sizes:
+        index = sizes.index(line["size"]) + t.state.relative_size
+        if 0 <= index < len(sizes):
+            return sizes[index]
+    return None
+
+
+async def _sizes_of(t: TurnContext, product_id: str | None) -> list[str]:
+    if not product_id:
+        return []
+    info = await t.tool("product_info", product=product_id)
+    return list(info.data.get("sizes", []))
+
+
+async def return_request(t: TurnContext) -> Outcome:
+    order = await find_order(t, is_delivered)
+    if isinstance(order, Outcome):
+        return order
+    lines, view = await _order_lines(t, order)
+    if not lines and _wants_all(t.text + " " + (t.state.first_text or "")):
+        lines = view["lines"]
+    if not lines:
+        return t.ask("ask_which_item", ["item"], o=view)
+    result = await t.tool("create_return", number=order.number, skus=[ln["sku"] for ln in lines])
+    if result.code == "over_limit":
+        return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
+    return Outcome("return_request", {"code": result.code, "r": result.data},
+                   quick=[] if result.ok else ["return_policy"])
+
+
+def _wants_all(text: str) -> bool:
+    lowered = text.lower()
+    return any(w in lowered for w in ("hele ordren", "hele min ordre", "alt sammen", "everything",
+                                       "whole order", "entire order", "all of it", "begge", "both"))
+
+
+async def exchange(t: TurnContext) -> Outcome:
+    order = await find_order(t, is_delivered)
+    if isinstance(order, Outcome):
+        return order
+    lines, view = await _order_lines(t, order)
+    if not lines:
+        return t.ask("ask_which_item", ["item"], o=view)
+    line = lines[0]
+    sizes = await _sizes_of(t, line["product_id"])
+    size = _wanted_size(t, line, sizes)
+    color = t.state.colors[-1] if t.state.colors else None
+    if not size and not color:
+        return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes)
+    result = await t.tool("create_exchange", number=order.number, sku=line["sku"], size=size, color=color)
+    if result.code == "over_limit":
+        return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
+    return Outcome("exchange", {"code": result.code, "x": result.data})
+
+
+async def change_order(t: TurnContext) -> Outcome:
+    order = await find_order(t, lambda o: o.status == "unfulfilled")
+    if isinstance(order, Outcome):
+        return order
+    lines, view = await _order_lines(t, order)
+    if order.status != "unfulfilled":
+        return Outcome("change_order", {"code": "already_shipped", "o": view},
+                       quick=["start_exchange"])
+    if not lines:
+        return t.ask("ask_which_item", ["item"], o=view)
+    line = lines[0]
+    sizes = await _sizes_of(t, line["product_id"])
+    size = _wanted_size(t, line, sizes)
+    color = t.state.colors[-1] if t.state.colors else None
+    if not size and not color:
+        return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes)
+    result = await t.tool("change_line", number=order.number, sku=line["sku"], size=size, color=color)
+    return Outcome("change_order", {"code": result.code, "o": result.data, "item": line["title"]})
+
+
+async def refund_status(t: TurnContext) -> Outcome:
+    order = await find_order(t, lambda o: bool(o.returns) or o.status == "cancelled")
+    if isinstance(order, Outcome):
+        return order
+    result = await t.tool("refund_status", number=order.number)
+    return Outcome("refund_status", {"o": result.data})
+
+
+async def invoice_copy(t: TurnContext) -> Outcome:
+    order = await find_order(t)
+    if isinstance(order, Outcome):
+        return order
+    result = await t.tool("resend_invoice", number=order.number)
+    return Outcome("invoice_copy", {"number": order.number, "email": result.data.get("email")})
+
+
+async def payment_problem(t: TurnContext) -> Outcome:
+    order = await find_order(t)
+    if isinstance(order, Outcome):
+        return order
+    result = await t.tool("payment_status", number=order.number)
+    if result.data.get("payment") == "double_capture":
+        return Outcome("handoff", {"why": "double_capture"}, handoff="policy")
+    return Outcome("payment_problem", {"o": result.data})
+
+
+async def product_defect(t: TurnContext) -> Outcome:
+    st = t.state
+    # A fault that matches none of the named product's known defects needs a person, and
+    # telling that needs no order data, so no verification first.
+    if st.items and not st.order and not st.order_number:
+        product = await t.tools.connector.product(st.items[0])
+        from ...tools.returns import matches_keyword
+        described = st.first_text or t.text
+        if product is not None and not any(
+            matches_keyword(described, k) for d in product.known_defects for k in d.keywords
+        ):
+            return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
+    order = await find_order(t, is_delivered)
+    if isinstance(order, Outcome):
+        return order
+    lines, view = await _order_lines(t, order)
+    if not lines:
+        return t.ask("ask_which_item", ["item"], o=view)
+    line = lines[0]
+    described = " ".join(x for x in (st.first_text, t.text) if x)
+    result = await t.tool("report_defect", number=order.number, sku=line["sku"], description=described)
+    if result.code == "over_limit":
+        return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
+    if result.code == "unknown_defect":
+        return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
+    return Outcome("product_defect", {"code": result.code, "d": result.data})

@@ -1,0 +1,52 @@
+"""Dialogue state of the offline agent: what is known, what is missing, what is pending.
+
+Stored as plain JSON with the conversation, so a reconnect or a restart continues the
+same scenario where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class DialogueState:
+    lang: str | None = None
+    scenario: str | None = None          # the scenario waiting for an answer from the shopper
+    awaiting: list[str] = field(default_factory=list)
+    clarified: bool = False              # one clarifying question was asked
+    order: str | None = None             # the order this shopper is verified for and talks about
+    verified: list[str] = field(default_factory=list)
+    order_number: str | None = None      # given, not (yet) verified
+    email: str | None = None
+    product: str | None = None
+    sizes: list[str] = field(default_factory=list)
+    colors: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    measurements: dict[str, float] = field(default_factory=dict)
+    usual_size: str | None = None
+    relative_size: int = 0
+    amount: float | None = None
+    address: dict[str, str] | None = None
+    items: list[str] = field(default_factory=list)   # product ids the shopper named
+    first_text: str | None = None        # the message that opened the pending scenario
+    failed_verifications: int = 0
+
+    @classmethod
+    def load(cls, raw: dict[str, Any]) -> DialogueState:
+        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def dump(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def finish(self) -> None:
+        """The pending scenario is answered; facts about the shopper stay."""
+        self.scenario = None
+        self.awaiting = []
+        self.clarified = False
+        self.first_text = None
+        self.sizes, self.colors, self.codes, self.items = [], [], [], []
+        self.measurements, self.usual_size, self.relative_size = {}, None, 0
+        self.address, self.amount = None, None

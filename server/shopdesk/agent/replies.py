@@ -1,0 +1,86 @@
+"""Shopper-facing texts: Jinja2 reply templates per scenario and language.
+
+Templates live in ``templates/replies/<lang>/<name>.j2`` and short phrases (quick replies,
+status lines) in ``templates/replies/phrases.yaml``, so an operator can reword any of
+them without touching code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+MONTHS = {
+    "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
+           "oktober", "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+}
+
+
+def format_date(value: date | None, lang: str) -> str:
+    if value is None:
+        return ""
+    month = MONTHS[lang][value.month - 1]
+    return f"{value.day}. {month}" if lang == "da" else f"{value.day} {month}"
+
+
+def format_money(value: float | None, lang: str, currency: str = "DKK") -> str:
+    if value is None:
+        return ""
+    whole = value == int(value)
+    if lang == "da":
+        text = f"{value:,.0f}" if whole else f"{value:,.2f}"
+        text = text.replace(",", "X").replace(".", ",").replace("X", ".")
+        return f"{text} kr." if currency == "DKK" else f"{text} {currency}"
+    text = f"{value:,.0f}" if whole else f"{value:,.2f}"
+    return f"{text} {currency}"
+
+
+class Replies:
+    def __init__(self, templates_dir: Path, currency: str = "DKK") -> None:
+        self.dir = templates_dir / "replies"
+        self.currency = currency
+        self._envs: dict[str, Environment] = {}
+        self.phrases: dict[str, dict[str, str]] = yaml.safe_load(
+            (self.dir / "phrases.yaml").read_text(encoding="utf-8"))
+
+    def _env(self, lang: str) -> Environment:
+        env = self._envs.get(lang)
+        if env is None:
+            env = Environment(loader=FileSystemLoader(self.dir / lang), undefined=StrictUndefined,
+                              autoescape=False, trim_blocks=True, lstrip_blocks=True)
+            env.filters["date"] = lambda v: format_date(v, lang)
+            env.filters["money"] = lambda v: format_money(v, lang, self.currency)
+            env.filters["days"] = lambda v: f"{v[0]}-{v[1]}" if v and v[0] != v[1] else f"{v[0] if v else ''}"
+            env.filters["join_and"] = lambda items: _join(list(items), lang)
+            self._envs[lang] = env
+        return env
+
+    def render(self, lang: str, name: str, **data: Any) -> str:
+        text = self._env(lang).get_template(f"{name}.j2").render(**data)
+        return _tidy(text)
+
+    def phrase(self, lang: str, key: str, **data: Any) -> str:
+        entry = self.phrases[key]
+        return (entry.get(lang) or entry["en"]).format(**data)
+
+
+def _join(items: list[str], lang: str) -> str:
+    word = " og " if lang == "da" else " and "
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + word + items[-1]
+
+
+def _tidy(text: str) -> str:
+    """Templates are written for reading; replies are one or two short paragraphs."""
+    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.splitlines()]
+    out = "\n".join(lines)
+    out = re.sub(r"\n{3,}", "\n\n", out)
+    return out.strip()

@@ -1,0 +1,113 @@
+"""The Starlette application: chat socket, health, widget assets and the demo storefront."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from .agent import build_agent
+from .conversations import ConversationService
+from .engine import Agent
+from .db.engine import create_engine, session_factory
+from .db.migrate import upgrade
+from .settings import Settings
+from .store.connector import StoreConnector
+from .store.fixture import FixtureConnector
+from .store.models import localized
+from .transport import ChatEndpoint
+from .widget_assets import ensure_built
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    connector: StoreConnector
+    conversations: ConversationService
+
+
+def create_app(settings: Settings | None = None, connector: StoreConnector | None = None,
+               agent: Agent | None = None, migrate: bool = True) -> Starlette:
+    settings = settings or Settings()
+    connector = connector or FixtureConnector.from_file(settings.store)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    conversations = ConversationService(sessions, None)
+    services = Services(settings, connector, conversations)
+    pages = Environment(
+        loader=FileSystemLoader(settings.templates_dir), autoescape=select_autoescape(["html"])
+    )
+    ensure_built(settings.widget_dir, settings.static_dir)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if migrate:
+            await asyncio.to_thread(upgrade, settings.database_url)
+        conversations.agent = agent or await build_agent(settings, connector)
+        app.state.ready = True
+        log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent)
+        yield
+        await engine.dispose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        if not getattr(request.app.state, "ready", False):
+            return JSONResponse({"status": "starting"}, status_code=503)
+        store = await connector.store_info()
+        return JSONResponse({"status": "ok", "store": store.name, "agent": conversations.agent.name})
+
+    async def storefront(request: Request) -> HTMLResponse:
+        store = await connector.store_info()
+        locale = request.query_params.get("lang")
+        if locale not in store.locales:
+            locale = store.default_locale
+        key = request.path_params.get("product")
+        context: dict[str, Any] = {
+            "store": store, "products": await connector.products(), "locale": locale,
+            "t": lambda text: localized(text, locale), "price": lambda a: _price(a, store.currency),
+        }
+        name = "storefront/index.html"
+        if key is not None:
+            product = await connector.product(key)
+            if product is None:
+                raise HTTPException(404, "no such product")
+            context["product"] = product
+            name = "storefront/product.html"
+        return HTMLResponse(pages.get_template(name).render(**context))
+
+    def asset(name: str) -> Any:
+        async def serve(request: Request) -> Response:
+            return FileResponse(settings.static_dir / name, media_type="text/javascript",
+                                headers={"Cache-Control": "public, max-age=300"})
+        return serve
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/", storefront),
+        Route("/products/{product}", storefront),
+        Route("/widget.js", asset("widget.js")),
+        Route("/chat.js", asset("chat.js")),
+        WebSocketRoute("/ws", ChatEndpoint(settings, conversations).handle),
+        Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    app.state.ready = False
+    return app
+
+
+def _price(amount: float, currency: str) -> str:
+    whole = f"{amount:,.0f}".replace(",", ".") if amount == int(amount) else f"{amount:,.2f}"
+    return f"{whole} {'kr.' if currency == 'DKK' else currency}"

@@ -1,0 +1,126 @@
+"""The ``shopdesk`` command: serve, db upgrade, classify, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shopdesk", description="A self-hosted AI support agent for online shops.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the chat server")
+    serve.add_argument("--store", type=Path, help="store fixture JSON (default: SHOPDESK_STORE or the demo store)")
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--database-url", help="overrides SHOPDESK_DATABASE_URL")
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+
+    classify = sub.add_parser("classify", help="what the offline agent makes of a message ('-' reads stdin, one a line)")
+    classify.add_argument("text")
+    classify.add_argument("--store", type=Path)
+
+    ev = sub.add_parser("eval", help="run a case file against the server in-process on a fresh database")
+    ev.add_argument("--store", type=Path, required=True)
+    ev.add_argument("--cases", type=Path, required=True)
+    ev.add_argument("--only", help="run one case id")
+    ev.add_argument("--verbose", action="store_true")
+    ev.add_argument("--concurrency", type=int, default=4)
+
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if getattr(args, "store", None):
+        overrides["store"] = args.store
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    settings = Settings(**overrides)
+
+    if args.command == "serve":
+        return _serve(settings)
+    if args.command == "db":
+        from .db.migrate import upgrade
+
+        upgrade(settings.database_url)
+        print(f"database at head: {settings.database_url}")
+        return 0
+    if args.command == "classify":
+        return _classify(settings, args.text)
+    if args.command == "eval":
+        from .evaluation import run_eval
+
+        return run_eval(settings, args.cases, only=args.only, verbose=args.verbose,
+                        concurrency=args.concurrency)
+    return 2
+
+
+def _load_store(settings: Settings) -> Any:
+    from .store.fixture import FixtureError, load_fixture
+
+    try:
+        return load_fixture(settings.store)
+    except FixtureError as err:
+        print(f"shopdesk: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .db.migrate import upgrade
+    from .logs import configure_logging
+    from .store.fixture import FixtureConnector
+
+    configure_logging()
+    connector = FixtureConnector(_load_store(settings))
+    upgrade(settings.database_url)
+    app = create_app(settings, connector=connector, migrate=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                ws_max_size=1024 * 1024, ws_ping_interval=20, ws_ping_timeout=20)
+    return 0
+
+
+def _classify(settings: Settings, text: str) -> int:
+    from .agent.understanding import Understander
+
+    fixture = _load_store(settings)
+    understander = Understander.build(fixture.products, list(fixture.store.locales),
+                                      fixture.store.locales[0], settings.catalogue)
+    lines = sys.stdin if text == "-" else [text]
+    for line in lines:
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
+        u = understander.understand(line)
+        record = {"text": line, "scenario": u.scenario, "confidence": round(float(u.confidence), 3),
+                  "language": u.language, "entities": _plain(u.entities)}
+        if text == "-":
+            print(json.dumps(record, ensure_ascii=False), flush=False)
+        else:
+            print(json.dumps(record, ensure_ascii=False, indent=2))
+    sys.stdout.flush()
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items() if v not in (None, [], {}, "")}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,297 @@
+"""The conversation service: persists what is said, restores it on resume, runs the agent.
+
+It sits between the transport (which owns the socket) and the engine (which owns no I/O):
+every shopper message is stored before its ack, every reply when it ends, and the
+conversation's status (bot / handoff / closed) with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .db.models import AgentTurn, AuditEntry, Conversation, Handoff, Message, Rating, utcnow
+from .engine import Agent, Customer, HandoffEvent, HistoryItem, ReplyDone, ReplyEvent, Turn
+
+
+log = structlog.get_logger(__name__)
+
+
+def sign_identity(email: str, secret: str) -> str:
+    """The storefront's signature of a logged-in shopper's email (HMAC-SHA256, hex)."""
+    return hmac.new(secret.encode(), email.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_identity(email: str, signature: str, secret: str) -> bool:
+    return hmac.compare_digest(sign_identity(email, secret), signature.strip().lower())
+
+
+def _iso(at: datetime) -> str:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFailure:
+    """The agent raised: the transport tells the client; a hand-over follows."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    client_id: str
+    text: str
+    duplicate: bool
+    answered: bool
+
+
+@dataclass(slots=True)
+class ChatSession:
+    """A conversation as one connection holds it in memory."""
+
+    conversation_id: str
+    session_token: str
+    status: str
+    locale: str | None
+    customer: Customer | None
+    page_product: str | None
+    state: dict[str, Any]
+    history: list[HistoryItem] = field(default_factory=list)
+    history_frames: list[dict[str, Any]] = field(default_factory=list)
+    answered_any: bool = False
+    # Shopper messages stored (acked) whose answer was never stored: a crash mid-turn.
+    unanswered: list[StoredMessage] = field(default_factory=list)
+
+
+class ConversationService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], agent: Agent | None) -> None:
+        self._sessions = sessions
+        self._agent = agent
+
+    @property
+    def agent(self) -> Agent:
+        if self._agent is None:
+            raise RuntimeError("no agent yet: the server is still starting")
+        return self._agent
+
+    @agent.setter
+    def agent(self, agent: Agent) -> None:
+        self._agent = agent
+
+    async def open(
+        self,
+        token: str | None,
+        locale: str | None,
+        page_url: str | None,
+        page_product: str | None,
+        customer: Customer | None,
+    ) -> ChatSession:
+        """Resume the conversation of ``token``, or start a new one."""
+        async with self._sessions() as db:
+            conv = None
+            if token:
+                conv = await self._by_token(db, token)
+            if conv is None:
+                conv = Conversation(
+                    id=uuid.uuid4().hex,
+                    session_token=secrets.token_urlsafe(32),
+                    locale=locale,
+                    customer_email=customer.email if customer else None,
+                    customer_name=customer.name if customer else None,
+                    page_url=page_url,
+                    page_product=page_product,
+                    state={},
+                )
+                db.add(conv)
+                await db.commit()
+                return self._session(conv, [])
+            changes: dict[str, Any] = {"updated_at": utcnow()}
+            if page_product is not None or page_url is not None:
+                changes.update(page_product=page_product, page_url=page_url)
+                conv.page_product, conv.page_url = page_product, page_url
+            if locale:
+                changes["locale"] = conv.locale = locale
+            if customer is not None:
+                changes["customer_email"] = conv.customer_email = customer.email
+                changes["customer_name"] = conv.customer_name = customer.name
+            await db.execute(update(Conversation).where(Conversation.id == conv.id).values(**changes))  # type: ignore[arg-type]
+            messages = (await db.execute(
+                select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)  # type: ignore[arg-type]
+            )).scalars().all()
+            await db.commit()
+            return self._session(conv, list(messages))
+
+    async def _by_token(self, db: AsyncSession, token: str) -> Conversation | None:
+        result = await db.execute(select(Conversation).where(Conversation.session_token == token))  # type: ignore[arg-type]
+        return result.scalars().first()
+
+    def _session(self, conv: Conversation, messages: list[Message]) -> ChatSession:
+        customer = Customer(conv.customer_email, conv.customer_name) if conv.customer_email else None
+        session = ChatSession(
+            conversation_id=conv.id,
+            session_token=conv.session_token,
+            status=conv.status,
+            locale=conv.locale,
+            customer=customer,
+            page_product=conv.page_product,
+            state=dict(conv.state or {}),
+        )
+        for m in messages:
+            session.history.append(HistoryItem(m.role, m.text))
+            session.history_frames.append(
+                {"id": m.client_id or f"m{m.id}", "role": m.role, "text": m.text, "at": _iso(m.created_at)}
+            )
+            session.answered_any = session.answered_any or m.role in ("agent", "human")
+            if m.role == "shopper" and not m.answered and conv.status == "bot":
+                session.unanswered.append(StoredMessage(m.id or 0, m.client_id or "", m.text, True, False))
+        return session
+
+    async def store_shopper_message(self, session: ChatSession, client_id: str, text: str) -> StoredMessage:
+        """Store a shopper message once per client id; a resend returns the stored one."""
+        async with self._sessions() as db:
+            stmt = _insert_ignore(db).values(
+                conversation_id=session.conversation_id, client_id=client_id, role="shopper",
+                text=text, answered=session.status != "bot", created_at=utcnow(),
+            ).on_conflict_do_nothing(index_elements=["conversation_id", "client_id"])
+            new_id = (await db.execute(stmt.returning(Message.id))).scalar()  # type: ignore[arg-type]
+            if new_id is None:
+                existing = (await db.execute(
+                    select(Message).where(
+                        Message.conversation_id == session.conversation_id,  # type: ignore[arg-type]
+                        Message.client_id == client_id,  # type: ignore[arg-type]
+                    )
+                )).scalars().one()
+                await db.commit()
+                return StoredMessage(existing.id or 0, client_id, existing.text, True, existing.answered)
+            await db.commit()
+        now = _iso(utcnow())
+        session.history.append(HistoryItem("shopper", text))
+        session.history_frames.append({"id": client_id, "role": "shopper", "text": text, "at": now})
+        return StoredMessage(new_id, client_id, text, False, session.status != "bot")
+
+    async def answer(
+        self, session: ChatSession, message: StoredMessage
+    ) -> AsyncIterator[ReplyEvent | AgentFailure]:
+        """Run the agent on one stored shopper message; persist its outcome when it ends."""
+        turn = Turn(
+            text=message.text,
+            locale=session.locale,
+            customer=session.customer,
+            page_product=session.page_product,
+            history=_before(session.history, message.text),
+            state=dict(session.state),
+            conversation_id=session.conversation_id,
+        )
+        started = time.process_time()
+        final: ReplyEvent | None = None
+        try:
+            async for event in self.agent.respond(turn):
+                if isinstance(event, (ReplyDone, HandoffEvent)):
+                    final = event
+                    break
+                yield event
+            if final is None:
+                raise RuntimeError("agent ended a turn without a reply or a hand-over")
+        except Exception as exc:
+            # The shopper must still get an answer: a person takes over.
+            log.exception("agent.failed", conversation=session.conversation_id)
+            yield AgentFailure(type(exc).__name__)
+            turn.state = session.state
+            final = HandoffEvent("low_confidence", self._failure_text(session.locale))
+        cpu_ms = (time.process_time() - started) * 1000
+        await self._persist_turn(session, message, turn, final, cpu_ms)
+        yield final
+
+    def _failure_text(self, locale: str | None) -> str:
+        text = getattr(self.agent, "failure_text", None)
+        if callable(text):
+            return str(text(locale))
+        return "Sorry, something went wrong on our side. A colleague takes over and will write to you."
+
+    async def _persist_turn(
+        self, session: ChatSession, message: StoredMessage, turn: Turn, final: ReplyEvent, cpu_ms: float
+    ) -> None:
+        now = utcnow()
+        handoff = isinstance(final, HandoffEvent)
+        role = "system" if handoff else "agent"
+        text = final.text  # type: ignore[union-attr]
+        values: dict[str, Any] = {"state": turn.state, "updated_at": now, "scenario": turn.scenario}
+        if handoff:
+            values.update(status="handoff", handoff_reason=final.reason)  # type: ignore[union-attr]
+        async with self._sessions() as db:
+            await db.execute(insert(Message).values(
+                conversation_id=session.conversation_id, role=role, text=text, answered=True, created_at=now))
+            await db.execute(update(Message).where(Message.id == message.id).values(answered=True))  # type: ignore[arg-type]
+            if not session.answered_any:
+                values["first_response_at"] = now
+            await db.execute(update(Conversation).where(Conversation.id == session.conversation_id).values(**values))  # type: ignore[arg-type]
+            await db.execute(insert(AgentTurn).values(
+                conversation_id=session.conversation_id, message_id=message.id, agent=self.agent.name,
+                scenario=turn.scenario, confidence=turn.confidence, language=turn.language,
+                tools=turn.tools, outcome="handoff" if handoff else "answered", cpu_ms=cpu_ms, created_at=now))
+            if turn.audit:
+                await db.execute(insert(AuditEntry), [
+                    {"at": now, "conversation_id": session.conversation_id, "actor": f"agent:{self.agent.name}",
+                     "action": a.action, "order_number": a.order_number, "outcome": a.outcome, "detail": a.detail}
+                    for a in turn.audit
+                ])
+            if handoff:
+                await db.execute(insert(Handoff).values(
+                    conversation_id=session.conversation_id, reason=final.reason,  # type: ignore[union-attr]
+                    scenario=turn.scenario, order_number=turn.order_number,
+                    summary=_summary(session.history, turn), created_at=now))
+            await db.commit()
+        session.state = turn.state
+        session.answered_any = True
+        if handoff:
+            session.status = "handoff"
+        session.history.append(HistoryItem(role, text))
+        session.history_frames.append({"id": f"r{message.id}", "role": role, "text": text, "at": _iso(now)})
+
+    async def rate(self, session: ChatSession, score: int, comment: str | None) -> None:
+        async with self._sessions() as db:
+            db.add(Rating(conversation_id=session.conversation_id, score=score, comment=comment))
+            await db.commit()
+
+
+def _insert_ignore(db: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the dialect in use (SQLite or PostgreSQL)."""
+    if db.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(Message)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(Message)
+
+
+def _before(history: list[HistoryItem], text: str) -> list[HistoryItem]:
+    """The history up to (not including) the shopper message being answered."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].role == "shopper" and history[i].text == text:
+            return history[:i]
+    return list(history)
+
+
+def _summary(history: list[HistoryItem], turn: Turn) -> str:
+    lines = [f"Scenario: {turn.scenario or 'unknown'}"]
+    if turn.order_number:
+        lines.append(f"Order: {turn.order_number}")
+    if turn.tools:
+        lines.append("Looked up: " + ", ".join(dict.fromkeys(turn.tools)))
+    return "\n".join(lines)

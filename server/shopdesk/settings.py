@@ -1,0 +1,61 @@
+"""All configuration, read once from the environment (``SHOPDESK_`` prefix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_STORE = Path(__file__).resolve().parent / "store" / "demo-store.json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPDESK_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./data/shopdesk.db"
+    store: Path = DEMO_STORE
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    identity_secret: str = "change-me-identity-secret"
+    agent: Literal["offline", "claude"] = "offline"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    session_secret: str = "change-me-session-secret"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+    widget_dir: Path = PROJECT_ROOT / "widget"
+    catalogue: Path | None = None
+    confidence_threshold: float = 0.45
+
+    # Protocol limits (protocol v1 fixes the frame and message sizes).
+    max_frame_bytes: int = 16 * 1024
+    max_message_chars: int = 2000
+    rate_limit_messages: int = 10
+    rate_limit_window_s: float = 10.0
+    reply_chunk_chars: int = 24
+
+    # Outside services (later issues).
+    redis_url: str | None = None
+    zendesk_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_token: str | None = None
+    zendesk_webhook_secret: str | None = None
+    anthropic_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "SHOPDESK_ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "SHOPDESK_ANTHROPIC_BASE_URL")
+    )
+    claude_model: str = "claude-sonnet-4-6"
+    llm_personal_data: Literal["redact", "allow"] = "redact"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value

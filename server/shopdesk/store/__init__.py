@@ -1,0 +1,1 @@
+"""Store connectors: live lookups and actions in the shop's systems."""

@@ -1,0 +1,170 @@
+"""Returns, exchanges and known product defects: the tools that give money or goods back."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..store.connector import StoreError
+from ..store.models import Order, localized
+from .base import ToolContext, ToolResult, tool
+from .views import order_view, window_end
+
+
+class ReturnArgs(BaseModel):
+    number: str
+    skus: list[str] = Field(description="The skus of the order lines to return")
+
+
+class ExchangeArgs(BaseModel):
+    number: str
+    sku: str = Field(description="The sku of the order line to exchange")
+    size: str | None = Field(default=None, description="The wanted size")
+    color: str | None = Field(default=None, description="The wanted colour")
+
+
+class DefectArgs(BaseModel):
+    number: str
+    sku: str = Field(description="The sku of the faulty item")
+    description: str = Field(description="The fault in the shopper's words")
+
+
+def delivered_on(ctx: ToolContext, order: Order, sku: str) -> date | None:
+    for f in order.fulfillments:
+        if sku in f.skus and f.status == "delivered":
+            return ctx.local(f.delivered_at).date() if f.delivered_at else f.estimated_delivery
+    return None
+
+
+async def _eligibility(ctx: ToolContext, order: Order, skus: list[str]) -> tuple[str, dict[str, Any]]:
+    """Why these lines cannot go back, or ``ok``: final sale, not delivered, window passed."""
+    view = await order_view(ctx, order)
+    chosen = [ln for ln in view["lines"] if ln["sku"] in skus]
+    view["items"] = chosen
+    view["window_days"] = ctx.store.return_window_days
+    if not chosen:
+        return "not_found", view
+    final = [ln for ln in chosen if ln["final_sale"]]
+    if final:
+        view["final_sale_items"] = final
+        return "final_sale", view
+    days = [delivered_on(ctx, order, ln["sku"]) for ln in chosen]
+    if any(d is None for d in days):
+        return "not_delivered", view
+    last_day = window_end(min(d for d in days if d), ctx.store.return_window_days)
+    view["delivered_on"] = min(d for d in days if d)
+    view["window_end"] = last_day
+    if ctx.today > last_day:
+        return "outside_window", view
+    view["amount"] = order.paid_for(skus)
+    return "ok", view
+
+
+@tool("create_return", ReturnArgs)
+async def create_return(ctx: ToolContext, args: ReturnArgs) -> ToolResult:
+    """Create a return for lines of a verified, delivered order within the return window,
+    not final sale, and worth at most the store's limit. Gives the return number, fee and
+    refund."""
+    order = await ctx.verified_order(args.number)
+    if order is None:
+        ctx.record("create_return", args.number, "not_verified")
+        return ToolResult("not_verified")
+    code, view = await _eligibility(ctx, order, args.skus)
+    if code != "ok":
+        ctx.record("create_return", order.number, code)
+        return ToolResult(code, view)
+    if view["amount"] > ctx.limit:
+        ctx.record("create_return", order.number, "over_limit", amount=view["amount"])
+        return ToolResult("over_limit", view)
+    rma = await ctx.connector.create_return(order.number, args.skus)
+    fee = ctx.store.return_shipping_fee
+    view.update(rma=rma.rma, fee=fee, refund=max(0.0, view["amount"] - fee),
+                refund_days=list(ctx.store.refund_days))
+    ctx.record("create_return", order.number, rma=rma.rma, amount=view["amount"])
+    return ToolResult("ok", view)
+
+
+@tool("create_exchange", ExchangeArgs)
+async def create_exchange(ctx: ToolContext, args: ExchangeArgs) -> ToolResult:
+    """Exchange a line of a verified, delivered order for another size or colour: as a return,
+    with the wanted variant reserved if in stock; out of stock gives the restock date."""
+    order = await ctx.verified_order(args.number)
+    if order is None:
+        ctx.record("create_exchange", args.number, "not_verified")
+        return ToolResult("not_verified")
+    code, view = await _eligibility(ctx, order, [args.sku])
+    if code != "ok":
+        ctx.record("create_exchange", order.number, code)
+        return ToolResult(code, view)
+    found = await ctx.connector.variant(args.sku)
+    if found is None:
+        return ToolResult("not_found", view)
+    product, current = found
+    size, color = args.size or current.size, args.color or current.color
+    target = next((v for v in product.variants if v.size == size and v.color == color), None)
+    view["wanted"] = {"size": size, "color": color, "title": localized(product.title, ctx.locale)}
+    view["fee"] = 0
+    if target is None:
+        ctx.record("create_exchange", order.number, "no_such_variant")
+        return ToolResult("no_such_variant", view | {"sizes": [v.size for v in product.variants if v.color == color]})
+    if view["amount"] > ctx.limit:
+        ctx.record("create_exchange", order.number, "over_limit", amount=view["amount"])
+        return ToolResult("over_limit", view)
+    if target.stock < 1:
+        ctx.record("create_exchange", order.number, "out_of_stock", sku=target.sku)
+        return ToolResult("out_of_stock", view | {"restock_date": target.restock_date,
+                                                   "fee": ctx.store.return_shipping_fee})
+    try:
+        rma = await ctx.connector.create_return(order.number, [args.sku], exchange_sku=target.sku)
+    except StoreError as err:
+        ctx.record("create_exchange", order.number, err.code)
+        return ToolResult(err.code, view)
+    view["rma"] = rma.rma
+    ctx.record("create_exchange", order.number, rma=rma.rma, sku=target.sku)
+    return ToolResult("ok", view)
+
+
+def _fold(text: str) -> str:
+    text = text.lower().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def matches_keyword(description: str, keyword: str) -> bool:
+    """A keyword matches at a word start, so 'knap' finds 'knapper' but not 'uknap'."""
+    words = _fold(description)
+    kw = _fold(keyword).strip()
+    return bool(kw) and re.search(r"(?<![a-z0-9])" + re.escape(kw), words) is not None
+
+
+@tool("report_defect", DefectArgs)
+async def report_defect(ctx: ToolContext, args: DefectArgs) -> ToolResult:
+    """Match a reported fault against the product's known defects. A known one gets its
+    standard remedy (replacement, refund or repair kit) within the limit; an unknown one
+    is for a person."""
+    order = await ctx.verified_order(args.number)
+    if order is None:
+        ctx.record("report_defect", args.number, "not_verified")
+        return ToolResult("not_verified")
+    found = await ctx.connector.variant(args.sku)
+    if found is None or order.line(args.sku) is None:
+        return ToolResult("not_found")
+    product, _ = found
+    view = await order_view(ctx, order)
+    view["item"] = localized(product.title, ctx.locale)
+    defect = next((d for d in product.known_defects
+                   if any(matches_keyword(args.description, k) for k in d.keywords)), None)
+    if defect is None:
+        ctx.record("report_defect", order.number, "unknown_defect", sku=args.sku)
+        return ToolResult("unknown_defect", view)
+    value = 0.0 if defect.remedy == "repair_kit" else order.paid_for([args.sku])
+    view.update(remedy=defect.remedy, defect=localized(defect.description, ctx.locale),
+                amount=value, refund_days=list(ctx.store.refund_days))
+    if value > ctx.limit:
+        ctx.record("report_defect", order.number, "over_limit", amount=value)
+        return ToolResult("over_limit", view)
+    ctx.record("report_defect", order.number, remedy=defect.remedy, defect=defect.id)
+    return ToolResult("ok", view)

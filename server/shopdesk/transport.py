@@ -1,0 +1,251 @@
+"""The /ws endpoint: the socket side of protocol v1.
+
+Owns the connection only: origin check, frame limits, rate limits, ordering of frames.
+What is said is the conversation service's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from . import protocol
+from .conversations import AgentFailure, ChatSession, ConversationService, StoredMessage, verify_identity
+from .engine import Customer, HandoffEvent, ReplyDelta, ReplyDone, StatusEvent
+from .settings import Settings
+
+log = structlog.get_logger(__name__)
+
+HELLO_TIMEOUT_S = 30.0
+FRAME_FLOOD_FACTOR = 5  # any frames allowed per window, as a multiple of the message limit
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
+    """Browsers send Origin; other clients (tests, drive.py, load tools) may not."""
+    if origin is None:
+        return True
+    origin = origin.rstrip("/")
+    if allowed:
+        return "*" in allowed or origin in allowed
+    netloc = urlsplit(origin).netloc
+    return bool(host) and netloc == host
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``window`` seconds."""
+
+    __slots__ = ("limit", "window", "_times")
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._times: deque[float] = deque()
+
+    def allow(self, now: float) -> bool:
+        while self._times and now - self._times[0] >= self.window:
+            self._times.popleft()
+        if len(self._times) >= self.limit:
+            return False
+        self._times.append(now)
+        return True
+
+
+class ChatEndpoint:
+    def __init__(self, settings: Settings, service: ConversationService) -> None:
+        self.settings = settings
+        self.service = service
+
+    async def handle(self, websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        if not origin_allowed(origin, websocket.headers.get("host"), self.settings.allowed_origins):
+            log.info("ws.origin_refused", origin=origin)
+            body = protocol.error("not_allowed", "this origin may not open a chat")
+            with contextlib.suppress(Exception):
+                await websocket.send_denial_response(JSONResponse(body, status_code=403))
+                return
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        connection = ChatConnection(websocket, self.settings, self.service)
+        try:
+            await connection.run()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await connection.stop()
+
+
+class ChatConnection:
+    def __init__(self, websocket: WebSocket, settings: Settings, service: ConversationService) -> None:
+        self.ws = websocket
+        self.settings = settings
+        self.service = service
+        self.session: ChatSession | None = None
+        self._send_lock = asyncio.Lock()
+        self._turns: asyncio.Queue[StoredMessage] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._answering: int | None = None
+        self._messages = SlidingWindow(settings.rate_limit_messages, settings.rate_limit_window_s)
+        self._frames = SlidingWindow(
+            settings.rate_limit_messages * FRAME_FLOOD_FACTOR, settings.rate_limit_window_s
+        )
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_json(frame)
+
+    async def run(self) -> None:
+        deadline = time.monotonic() + HELLO_TIMEOUT_S
+        while True:
+            timeout = None if self.session else max(0.0, deadline - time.monotonic())
+            try:
+                event = await asyncio.wait_for(self.ws.receive(), timeout)
+            except TimeoutError:
+                await self.send(protocol.error("bad_frame", "expected hello"))
+                await self.ws.close(code=1008)
+                return
+            if event["type"] == "websocket.disconnect":
+                return
+            raw = event.get("text")
+            if raw is None and event.get("bytes") is not None:
+                raw = event["bytes"]
+            if not self._frames.allow(time.monotonic()):
+                await self.send(protocol.error("rate_limited", "too many frames; slow down"))
+                continue
+            try:
+                frame = protocol.parse(raw, self.settings.max_frame_bytes, self.settings.max_message_chars)
+            except protocol.ProtocolError as err:
+                await self.send(err.frame())
+                if err.close:
+                    await self.ws.close(code=1009)
+                    return
+                continue
+            await self.dispatch(frame)
+
+    async def dispatch(self, frame: protocol.ClientFrame) -> None:
+        if isinstance(frame, protocol.Ping):
+            await self.send(protocol.PONG)
+        elif isinstance(frame, protocol.Hello):
+            await self.hello(frame)
+        elif self.session is None:
+            await self.send(protocol.error("bad_frame", "the first frame must be hello"))
+        elif isinstance(frame, protocol.MessageFrame):
+            await self.message(frame)
+        elif isinstance(frame, protocol.RatingFrame):
+            await self.service.rate(self.session, frame.score, frame.comment)
+
+    async def hello(self, frame: protocol.Hello) -> None:
+        if self.session is not None:
+            await self.send(protocol.error("bad_frame", "hello was already received"))
+            return
+        customer, bad_signature = None, False
+        if frame.customer is not None:
+            claim = frame.customer
+            if claim.signature and verify_identity(claim.email, claim.signature, self.settings.identity_secret):
+                customer = Customer(claim.email.strip(), claim.name)
+            else:
+                bad_signature = True
+        page = frame.page
+        self.session = session = await self.service.open(
+            frame.session, frame.locale,
+            page.url if page else None, page.product if page else None, customer,
+        )
+        await self.send(protocol.welcome(
+            session.session_token, session.conversation_id, session.status, session.history_frames
+        ))
+        if bad_signature:
+            await self.send(protocol.error("bad_signature", "identity not verified; continuing anonymously"))
+        self._worker = asyncio.create_task(self._answer_loop())
+        for pending in session.unanswered:
+            self._turns.put_nowait(pending)
+
+    async def message(self, frame: protocol.MessageFrame) -> None:
+        assert self.session is not None
+        if not self._messages.allow(time.monotonic()):
+            await self.send(protocol.error("rate_limited", "too many messages; wait a moment and resend"))
+            return
+        stored = await self.service.store_shopper_message(self.session, frame.id, frame.text)
+        await self.send(protocol.ack(frame.id))
+        if stored.answered or self.session.status != "bot":
+            return  # answered before, or a human has the conversation now
+        if stored.duplicate and self._queued(stored.id):
+            return
+        self._turns.put_nowait(stored)
+
+    def _queued(self, message_id: int) -> bool:
+        queued = list(self._turns._queue)  # type: ignore[attr-defined]
+        return message_id == self._answering or any(m.id == message_id for m in queued)
+
+    async def _answer_loop(self) -> None:
+        while True:
+            message = await self._turns.get()
+            session = self.session
+            if session is None or session.status != "bot":
+                continue
+            self._answering = message.id
+            try:
+                await self._answer(session, message)
+            except WebSocketDisconnect:
+                return
+            except Exception:
+                log.exception("turn.failed", conversation=session.conversation_id)
+                await self.send(protocol.error("internal", "something went wrong; please try again"))
+            finally:
+                self._answering = None
+
+    async def _answer(self, session: ChatSession, message: StoredMessage) -> None:
+        reply_id = "r" + uuid.uuid4().hex[:12]
+        started = False
+        streamed: list[str] = []
+        async for event in self.service.answer(session, message):
+            if isinstance(event, AgentFailure):
+                await self.send(protocol.error("internal", "something went wrong on our side"))
+            elif isinstance(event, StatusEvent):
+                await self.send(protocol.status(event.text))
+            elif isinstance(event, ReplyDelta):
+                if not started:
+                    await self.send(protocol.reply_start(reply_id))
+                    started = True
+                streamed.append(event.text)
+                await self.send(protocol.reply_delta(reply_id, event.text))
+            elif isinstance(event, ReplyDone):
+                if not started:
+                    await self.send(protocol.reply_start(reply_id))
+                if not streamed:
+                    for piece in chunks(event.text, self.settings.reply_chunk_chars):
+                        await self.send(protocol.reply_delta(reply_id, piece))
+                await self.send(protocol.reply_end(reply_id, event.text, event.quick_replies))
+            elif isinstance(event, HandoffEvent):
+                if started:  # a half-streamed answer is ended cleanly before the hand-over
+                    await self.send(protocol.reply_end(reply_id, "".join(streamed), []))
+                await self.send(protocol.handoff(event.reason, None, event.text))
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._worker
+
+
+def chunks(text: str, size: int) -> list[str]:
+    """Split a reply into streaming pieces at word boundaries, about ``size`` chars each."""
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            space = text.rfind(" ", start + 1, end + 1)
+            if space > start:
+                end = space + 1
+        pieces.append(text[start:end])
+        start = end
+    return pieces

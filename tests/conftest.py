@@ -1,0 +1,75 @@
+"""Shared test helpers: a small store, a scripted agent, an app on a fresh database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shopdesk.engine import HandoffEvent, ReplyDelta, ReplyDone, StatusEvent, Turn
+from shopdesk.settings import DEMO_STORE, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+PG_URL = os.environ.get("SHOPDESK_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SHOPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+class ScriptedAgent:
+    """A test double of the engine: answers by a script in the shopper's text."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.turns: list[Turn] = []
+
+    async def respond(self, turn: Turn) -> AsyncIterator[object]:
+        self.turns.append(turn)
+        text = turn.text
+        if text.startswith("slow"):
+            yield StatusEvent("thinking...")
+            await asyncio.sleep(0.3)
+        if text.startswith("person"):
+            yield HandoffEvent("customer_request", "A colleague takes over.")
+            return
+        if text.startswith("boom"):
+            raise RuntimeError("agent bug")
+        answer = f"You said: {text}"
+        yield ReplyDelta(answer[:8])
+        yield ReplyDelta(answer[8:])
+        turn.state["count"] = turn.state.get("count", 0) + 1
+        yield ReplyDone(answer, ["Again"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/test.db", store=DEMO_STORE,
+                    identity_secret="test-secret", rate_limit_messages=10)
+
+
+def hello(**extra: object) -> dict[str, object]:
+    frame: dict[str, object] = {"type": "hello", "v": 1, "session": None, "locale": "en",
+                                "page": None, "customer": None}
+    frame.update(extra)
+    return frame
+
+
+def receive_until(ws, *types: str, limit: int = 50) -> list[dict]:
+    """Frames up to and including the first of ``types``."""
+    frames = []
+    for _ in range(limit):
+        frame = ws.receive_json()
+        frames.append(frame)
+        if frame["type"] in types:
+            return frames
+    raise AssertionError(f"no {types} in {frames}")
