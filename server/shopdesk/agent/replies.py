@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChainableUndefined, Environment, FileSystemLoader
 
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
@@ -53,7 +53,7 @@ class Replies:
     def _env(self, lang: str) -> Environment:
         env = self._envs.get(lang)
         if env is None:
-            env = Environment(loader=FileSystemLoader(self.dir / lang), undefined=StrictUndefined,
+            env = Environment(loader=FileSystemLoader(self.dir / lang), undefined=ChainableUndefined,
                               autoescape=False, trim_blocks=True, lstrip_blocks=True)
             env.filters["date"] = lambda v: format_date(v, lang)
             env.filters["money"] = lambda v: format_money(v, lang, self.currency)

@@ -115,8 +115,8 @@ class OfflineAgent:
                     "s": {"support_email": self.store.support_email}} | outcome.data
             yield HandoffEvent(outcome.handoff, self.replies.render(lang, "handoff", **data))
             return
-        text = self.replies.render(lang, outcome.template, **outcome.data,
-                                   store=self.store, logged_in=tools.customer is not None)
+        data = {"store": self.store, "logged_in": tools.customer is not None} | outcome.data
+        text = self.replies.render(lang, outcome.template, **data)
         quick = [self.replies.phrase(lang, q) for q in outcome.quick]
         yield ReplyDone(text, quick)
 
@@ -131,15 +131,17 @@ class OfflineAgent:
         emails = list(getattr(e, "emails", []) or [])
         if emails:
             st.email = emails[0]
-        products = [p for p in (getattr(e, "product_ids", None) or []) if p]
+        products = [m.product_id for m in e.products]
         if products:
             st.items = list(dict.fromkeys([*st.items, *products]))
         if turn.page_product:
             st.product = turn.page_product
-        for name in ("sizes", "colors", "codes"):
-            values = list(getattr(e, name, []) or [])
-            if values:
-                setattr(st, name, values)
+        if e.wanted_sizes:
+            st.sizes = list(e.wanted_sizes)
+        if e.colors:
+            st.colors = list(e.colors)
+        if e.codes:
+            st.codes = list(e.codes)
         measurements = dict(getattr(e, "measurements", {}) or {})
         if measurements:
             st.measurements.update(measurements)
@@ -151,7 +153,7 @@ class OfflineAgent:
             st.amount = float(amounts[-1])
         address = getattr(e, "address", None)
         if address:
-            st.address = dict(address) if isinstance(address, dict) else address.__dict__
+            st.address = {"line1": address.line1, "zip": address.zip, "city": address.city}
         for pattern, step in RELATIVE_SIZE:
             if pattern.search(t.text):
                 st.relative_size = step
@@ -171,7 +173,8 @@ class OfflineAgent:
                 return Outcome("handoff", handoff="low_confidence"), u.scenario
             st.clarified = True
             return Outcome("clarify", awaiting=["clarify"]), None
-        if scenario in escalation.POLICY_CLASSES:
+        if scenario in escalation.POLICY_CLASSES or u.wants_gdpr or u.business:
+            scenario = scenario if scenario in escalation.POLICY_CLASSES else ("gdpr" if u.wants_gdpr else "business")
             return Outcome("handoff", {"why": scenario}, handoff="policy"), scenario
         if scenario == "other":
             faq = self.faq.best(t.text, minimum=0.35)
@@ -195,7 +198,7 @@ class OfflineAgent:
         if pending:
             if u.scenario == pending or u.confidence < th.switch_confidence:
                 return pending
-            if u.scenario in ("greeting", "other"):
+            if u.scenario in ("greeting", "other") or _answers(t, st.awaiting):
                 return pending
             return u.scenario
         if st.awaiting == ["clarify"] and st.first_text:
@@ -205,6 +208,21 @@ class OfflineAgent:
         if u.confidence < th.confidence:
             return None
         return str(u.scenario)
+
+
+def _answers(t: TurnContext, awaiting: list[str]) -> bool:
+    """The message gives what the agent asked for and says little else."""
+    e = t.understanding.entities
+    given = {
+        "order": bool(e.order_numbers), "email": bool(e.emails), "code": bool(e.codes),
+        "product": bool(e.products), "measurements": bool(e.measurements or e.usual_size),
+        "size": bool(e.sizes or e.colors), "address": e.address is not None, "item": bool(e.products),
+    }
+    if not any(given.get(slot) for slot in awaiting):
+        return False
+    rest = re.sub(r"\S+@\S+|\d[\d\s./-]*", " ", t.text)
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", rest)]
+    return len(words) <= 8
 
 
 def _is_thanks(text: str) -> bool:

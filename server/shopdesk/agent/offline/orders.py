@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import re
 from typing import Any
 
 from ...store.models import Order
+from .faq import fold
 from .turn import Outcome, TurnContext
 
 OPEN = ("unfulfilled", "partially_fulfilled", "fulfilled")
@@ -110,18 +112,60 @@ async def change_address(t: TurnContext) -> Outcome:
     return Outcome("change_address", {"code": result.code, "o": result.data})
 
 
-def _lines_named(t: TurnContext, order: Order, view_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _lines_named(t: TurnContext, titles: dict[str, list[str]], view_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The order lines the shopper means: named products, else words shared with a title."""
     named = [ln for ln in view_lines if ln["product_id"] in t.state.items]
     if named:
         return named
     if len(view_lines) == 1:
         return view_lines
-    return []
+    said = " ".join(x for x in (t.state.first_text, t.text) if x)
+    scored = [(item_overlap(said, titles.get(ln["sku"], [ln["title"]])), ln) for ln in view_lines]
+    best = max((score for score, _ in scored), default=0)
+    if best < 4:
+        return []
+    return [ln for score, ln in scored if score >= max(4, best - 1)]
+
+
+def item_overlap(text: str, titles: list[str]) -> int:
+    """Longest run of letters shared by a word of the text and a word of a title.
+
+    Among the few lines of one order this finds "frakke" in "uldfrakke" and "kjolen" in
+    "midikjole", which whole-word matching misses in Danish compounds.
+    """
+    words = [w for w in re.findall(r"[^\W\d_]{4,}", fold(text)) if w not in _NOT_ITEMS]
+    best = 0
+    for title in titles:
+        for tw in re.findall(r"[^\W\d_]{4,}", fold(title)):
+            for w in words:
+                best = max(best, _common_run(w, tw))
+    return best
+
+
+_NOT_ITEMS = frozenset({"ordre", "order", "gerne", "returnere", "return", "bytte", "exchange",
+                        "want", "would", "like", "vil", "have", "mine", "with", "from", "that",
+                        "this", "size", "stoerrelse", "storrelse"})
+
+
+def _common_run(a: str, b: str) -> int:
+    best = 0
+    for i in range(len(a)):
+        for j in range(len(b)):
+            k = 0
+            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
+                k += 1
+            best = max(best, k)
+    return best
 
 
 async def _order_lines(t: TurnContext, order: Order) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     view = (await t.tool("order_status", number=order.number)).data
-    return _lines_named(t, order, view["lines"]), view
+    titles: dict[str, list[str]] = {}
+    for line in order.lines:
+        found = await t.tools.connector.variant(line.sku)
+        if found:
+            titles[line.sku] = found[0].titles() + [found[0].category]
+    return _lines_named(t, titles, view["lines"]), view
 
 
 def _wanted_size(t: TurnContext, line: dict[str, Any], sizes: list[str]) -> str | None:

@@ -1,0 +1,62 @@
+"""Word lists of the understanding layer, read once from ``lexicon.yaml`` (shipped data).
+
+Colours, defect words, towns, measurement names, the function words that tell Danish
+from English, and the cues of anger. They are data, not code: an operator extends them
+without touching a regex, and the modules that use them stay short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PATH = Path(__file__).with_name("lexicon.yaml")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    language: dict[str, list[str]]  # da_strong, da_weak, en_strong, en_weak
+    colours: dict[str, str]  # a shopper's word -> canonical English colour
+    colour_false_friends: list[str]
+    defect_words: list[str]
+    towns: list[str]
+    measurement_labels: dict[str, list[str]]
+    neutral_words: frozenset[str]
+    anger_cues: dict[str, list[str]]
+    frustration_words: list[str]
+    business_words: list[str]
+    acronyms: frozenset[str]  # capitals that are neither codes nor shouting
+
+
+def _words(value: Any) -> list[str]:
+    """A YAML list of phrases, or a block of whitespace-separated words."""
+    if isinstance(value, str):
+        return value.split()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{PATH}: expected a list of words, got {value!r:.60}")
+    return list(value)
+
+
+@cache
+def lexicon() -> Lexicon:
+    raw = yaml.safe_load(PATH.read_text(encoding="utf-8"))
+    colours = {
+        word: str(canon) for canon, words in raw["colours"].items() for word in _words(words)
+    }
+    return Lexicon(
+        language={k: _words(v) for k, v in raw["language"].items()},
+        colours=colours,
+        colour_false_friends=_words(raw["colour_false_friends"]),
+        defect_words=_words(raw["defect_words"]),
+        towns=_words(raw["towns"]),
+        measurement_labels={k: _words(v) for k, v in raw["measurement_labels"].items()},
+        neutral_words=frozenset(_words(raw["neutral_words"])),
+        anger_cues={k: _words(v) for k, v in raw["anger_cues"].items()},
+        frustration_words=_words(raw["frustration_words"]),
+        business_words=_words(raw["business_words"]),
+        acronyms=frozenset(_words(raw["acronyms"])),
+    )

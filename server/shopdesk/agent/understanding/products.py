@@ -1,0 +1,192 @@
+"""Which of the store's products a message names, tolerant of typos and partial names.
+
+"the quilted jacket", "quiltet jakke", "quilted jakcet", "regnjakken", "regn jakke" all name
+a product whose title (in any locale) or handle they share words with. Each title word
+weighs by how rare it is in the catalogue (idf): "quilted" names one product, "jacket"
+names several. A product matches when most of its title's weight is in the message, or
+when the message holds, near enough letter for letter, a word only that product has.
+Scoring is one rapidfuzz matrix call per message, a fraction of a millisecond.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+
+from shopdesk.store.models import Product
+
+from .folding import skeleton
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_HYPHEN_IN_WORD = re.compile(r"(?<=[a-z])-(?=[a-z])")
+# Words in titles that name nothing.
+_STOP = frozenset(
+    skeleton(w)
+    for w in [
+        "the",
+        "a",
+        "an",
+        "and",
+        "of",
+        "with",
+        "for",
+        "in",
+        "on",
+        "to",
+        "by",
+        "og",
+        "med",
+        "til",
+        "af",
+        "i",
+        "en",
+        "et",
+        "den",
+        "det",
+        "de",
+        "men",
+        "women",
+        "herre",
+        "dame",
+        "unisex",
+        "kids",
+        "new",
+        "ny",
+        "nye",
+        "one",
+    ]
+)
+_SUFFIXES = ("erne", "ene", "en", "er", "et", "es", "s", "e", "n")
+MIN_COVERAGE = 0.6
+
+
+@dataclass(frozen=True)
+class ProductMatch:
+    product_id: str
+    score: float  # 0..1: the share of the title's weight found in the message
+    title: str
+
+
+def _stem(word: str) -> str:
+    """A crude stem so that "jakken"/"jakke", "boots"/"boot", "huen"/"hue" compare equal."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    words = _TOKEN.findall(_HYPHEN_IN_WORD.sub("", skeleton(text)))
+    return list(dict.fromkeys(w for w in words if w not in _STOP))
+
+
+def _cutoff(length: int) -> float:
+    """How alike (rapidfuzz ratio) a word must be to a title word of this length.
+
+    One wrong letter in a short word makes another word ("pakke"/"jakke" = 80), one
+    missing or extra letter rarely does ("linen"/"linnen" = 91, "wool"/"wol" = 86).
+    """
+    return 100.0 if length <= 3 else 85.0 if length <= 5 else 83.0 if length <= 7 else 80.0
+
+
+class ProductIndex:
+    """Built once per store from its products."""
+
+    def __init__(self, products: list[Product]) -> None:
+        self._products = {p.id: p for p in products}
+        self._handles = {p.handle: p.id for p in products if p.handle}
+        rows: list[tuple[str, str, list[str]]] = []  # (product id, shown title, words)
+        for product in products:
+            names = product.titles() + (
+                [product.handle.replace("-", " ")] if product.handle else []
+            )
+            seen: set[tuple[str, ...]] = set()
+            for name in names:
+                words = _words(name)
+                if words and tuple(words) not in seen:
+                    seen.add(tuple(words))
+                    rows.append((product.id, product.titles()[0], words))
+        vocabulary = sorted({w for _, _, words in rows for w in words})
+        column = {w: j for j, w in enumerate(vocabulary)}
+        # A word's document frequency counts compounds: "jakke" is in "regnjakke" too.
+        product_words: dict[str, set[str]] = {}
+        for pid, _, words in rows:
+            product_words.setdefault(pid, set()).update(words)
+        df = {
+            w: sum(
+                1
+                for ws in product_words.values()
+                if any(w == x or (len(w) >= 4 and w in x) for x in ws)
+            )
+            for w in vocabulary
+        }
+        n = max(len(products), 1)
+        idf = np.array([math.log(1 + n / df[w]) for w in vocabulary])
+        weights = np.zeros((len(rows), len(vocabulary)))
+        for i, (_, _, words) in enumerate(rows):
+            for w in words:
+                weights[i, column[w]] = idf[column[w]]
+        totals = weights.sum(axis=1, keepdims=True)
+        self._rows = rows
+        self._vocabulary = vocabulary
+        self._stems = np.array([_stem(w) for w in vocabulary], dtype=object)
+        self._weights: NDArray[np.float64] = weights / np.where(totals > 0, totals, 1)
+        self._lengths = np.array([len(w) for w in vocabulary])
+        self._cutoffs = np.array([_cutoff(len(w)) for w in vocabulary])
+        self._long_words = [j for j, w in enumerate(vocabulary) if len(w) >= 4]
+        self._unique = np.array(
+            [df[w] == 1 and len(w) >= 4 and not w.isdigit() for w in vocabulary]
+        )
+
+    def resolve(self, ref: str | None) -> str | None:
+        """A product id from an id or a handle (what ``page.product`` holds)."""
+        if not ref:
+            return None
+        if ref in self._products:
+            return ref
+        return self._handles.get(ref)
+
+    def get(self, product_id: str) -> Product | None:
+        return self._products.get(product_id)
+
+    def match(self, text: str) -> list[ProductMatch]:
+        words = _words(text)
+        if not words or not self._vocabulary:
+            return []
+        # "regn jakke" should find "Regnjakke": adjacent words are tried joined as well.
+        words += [a + b for a, b in pairwise(words) if len(a) >= 3 and len(b) >= 3]
+        whole = cdist(self._vocabulary, words, scorer=fuzz.ratio)
+        same_stem = (
+            self._stems[:, None] == np.array([_stem(w) for w in words], dtype=object)[None, :]
+        )
+        best = np.where(
+            same_stem, 100.0, np.where(whole >= self._cutoffs[:, None], whole, 0.0)
+        ).max(axis=1)
+        # "regnjakken" holds the title word "jakke": it counts, a little less. The other way
+        # round ("jakke" is part of the title word "regnjakke") names nothing in particular.
+        joined = " ".join(words)
+        for j in self._long_words:
+            word = self._vocabulary[j]
+            if (
+                best[j] < 90.0
+                and word in joined
+                and any(word in w and len(w) > len(word) for w in words)
+            ):
+                best[j] = 90.0
+        quality = best / 100.0
+        coverage = self._weights @ quality
+        unique_hit = ((self._weights > 0) & (self._unique & (quality >= 0.92))[None, :]).any(axis=1)
+        found: dict[str, ProductMatch] = {}
+        for i in np.flatnonzero((coverage >= MIN_COVERAGE) | unique_hit):
+            pid, title, _ = self._rows[i]
+            score = round(float(coverage[i]), 3)
+            if pid not in found or found[pid].score < score:
+                found[pid] = ProductMatch(product_id=pid, score=score, title=title)
+        return sorted(found.values(), key=lambda m: -m.score)
