@@ -63,8 +63,10 @@ class Replies:
         return env
 
     def render(self, lang: str, name: str, **data: Any) -> str:
-        text = self._env(lang).get_template(f"{name}.j2").render(**data)
-        return _tidy(text)
+        text = _tidy(self._env(lang).get_template(f"{name}.j2").render(**data))
+        if not text:
+            raise ValueError(f"reply template {lang}/{name}.j2 rendered nothing")
+        return text
 
     def phrase(self, lang: str, key: str, **data: Any) -> str:
         entry = self.phrases[key]

@@ -113,7 +113,8 @@ async def recommend_size(ctx: ToolContext, args: SizeArgs) -> ToolResult:
     chart = await ctx.connector.size_chart(product.size_chart) if product.size_chart else None
     sizes = _size_order(product, chart)
     view = product_view(ctx, product)
-    view.update(offset=product.size_offset, chart_sizes=sizes)
+    view.update(offset=product.size_offset, chart_sizes=sizes,
+                measures=sorted({k for row in (chart.sizes if chart else []) for k in row.ranges()}))
     base: int | None = None
     if args.measurements and chart:
         found = size_from_measurements(chart, args.measurements)

@@ -134,10 +134,20 @@ def _fold(text: str) -> str:
 
 
 def matches_keyword(description: str, keyword: str) -> bool:
-    """A keyword matches at a word start, so 'knap' finds 'knapper' but not 'uknap'."""
-    words = _fold(description)
+    """Whether a known defect's keyword is in the shopper's words, inflections allowed.
+
+    A keyword matches at a word start ('knap' finds 'knapper', not 'uknap'), and a word of
+    five letters or more matches a keyword that starts with it ('flosse' for 'flosser').
+    """
+    text = _fold(description)
     kw = _fold(keyword).strip()
-    return bool(kw) and re.search(r"(?<![a-z0-9])" + re.escape(kw), words) is not None
+    if not kw:
+        return False
+    if re.search(r"(?<![a-z0-9])" + re.escape(kw), text):
+        return True
+    if " " in kw:
+        return False
+    return any(len(w) >= 5 and kw.startswith(w) for w in re.findall(r"[a-z0-9]+", text))
 
 
 @tool("report_defect", DefectArgs)

@@ -43,7 +43,7 @@ def fulfillment_view(ctx: ToolContext, f: Fulfillment, titles: dict[str, str]) -
         "delivered_on": ctx.local(f.delivered_at).date() if f.delivered_at else None,
         "shipped_on": ctx.local(f.shipped_at).date() if f.shipped_at else None,
         "pickup_point": f.pickup_point,
-        "items": [titles.get(s, s) for s in f.skus],
+        "contents": [titles.get(s, s) for s in f.skus],
         "days_late": days_late,
         "late_for_person": f.estimated_delivery is not None and f.status != "delivered"
         and ctx.today > f.estimated_delivery + timedelta(days=LATE_DAYS),

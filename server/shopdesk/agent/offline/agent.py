@@ -52,6 +52,19 @@ STATUS_KEYS = {"order_status": "status_order", "delivery_delay": "status_order",
                "stock_availability": "status_stock", "cancel_order": "status_order",
                "refund_status": "status_order", "product_defect": "status_order"}
 
+# What a short follow-up may give to continue the scenario answered last.
+FOLLOW_UP_SLOTS = {"discount_code": ["code"], "gift_card": ["code"],
+                   "size_advice": ["product", "measurements"], "stock_availability": ["product", "size"],
+                   "product_info": ["product"]}
+
+# The slots each scenario can make use of: a code says nothing to a newsletter question.
+USES: dict[str, set[str]] = {
+    "discount_code": {"code"}, "gift_card": {"code"}, "size_advice": {"product", "measurements"},
+    "stock_availability": {"product", "size"}, "product_info": {"product"},
+    "product_defect": {"product"}, "exchange": {"product", "size"}, "change_order": {"product", "size"},
+    "return_request": {"product"},
+}
+
 RELATIVE_SIZE = [
     (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
                 r"(mindre|ned|smaller|down|lavere)\b", re.I), -1),
@@ -106,6 +119,7 @@ class OfflineAgent:
                 state.first_text = turn.text
         elif outcome.handoff is None:
             state.finish()
+            state.last_scenario = scenario
         turn.state = state.dump()
         turn.scenario, turn.confidence, turn.language = scenario, u.confidence, lang
         turn.tools, turn.audit = tools.calls, tools.audit
@@ -169,19 +183,18 @@ class OfflineAgent:
             faq = self.faq.best(t.text, minimum=0.35)
             if faq is not None:
                 return await shop.store_facts(t, "store_info", faq[0]), "store_info"
-            if st.clarified or st.awaiting == ["clarify"]:
-                return Outcome("handoff", handoff="low_confidence"), u.scenario
-            st.clarified = True
-            return Outcome("clarify", awaiting=["clarify"]), None
+            return self._clarify_or_handoff(t), None
         if scenario in escalation.POLICY_CLASSES or u.wants_gdpr or u.business:
             scenario = scenario if scenario in escalation.POLICY_CLASSES else ("gdpr" if u.wants_gdpr else "business")
             return Outcome("handoff", {"why": scenario}, handoff="policy"), scenario
         if scenario == "other":
-            faq = self.faq.best(t.text, minimum=0.35)
+            faq = self.faq.best(t.text, minimum=0.5)
             if faq is not None:
                 return await shop.store_facts(t, "store_info", faq[0]), "store_info"
             return Outcome("handoff", handoff="low_confidence"), scenario
         if scenario == "greeting":
+            if len(re.findall(r"\w+", t.text)) > 6:  # more than a greeting, but unclear what
+                return self._clarify_or_handoff(t), None
             return Outcome("greeting", {"thanks": _is_thanks(t.text)}), scenario
         if scenario in FACT_SCENARIOS:
             faq = self.faq.best(t.text, minimum=0.2) if scenario == "store_info" else None
@@ -190,6 +203,13 @@ class OfflineAgent:
         if handler is None:
             return Outcome("handoff", handoff="low_confidence"), scenario
         return await handler(t), scenario
+
+    def _clarify_or_handoff(self, t: TurnContext) -> Outcome:
+        """One clarifying question; unclear again after it goes to a person."""
+        if t.state.clarified or t.state.awaiting == ["clarify"]:
+            return Outcome("handoff", handoff="low_confidence")
+        t.state.clarified = True
+        return Outcome("clarify", awaiting=["clarify"])
 
     def _scenario(self, t: TurnContext) -> str | None:
         """The scenario this message belongs to, or None when it is unclear."""
@@ -201,6 +221,10 @@ class OfflineAgent:
             if u.scenario in ("greeting", "other") or _answers(t, st.awaiting):
                 return pending
             return u.scenario
+        follow = FOLLOW_UP_SLOTS.get(st.last_scenario or "")
+        if follow and u.scenario != st.last_scenario and _answers(t, follow) and (
+                u.confidence < th.switch_confidence or not set(follow) & USES.get(u.scenario, set())):
+            return st.last_scenario  # "and what about CODE2?" after a code was checked
         if st.awaiting == ["clarify"] and st.first_text:
             combined = self.understander.understand(f"{st.first_text} {t.text}")
             if combined.confidence > u.confidence:

@@ -169,8 +169,9 @@ async def _order_lines(t: TurnContext, order: Order) -> tuple[list[dict[str, Any
 
 
 def _wanted_size(t: TurnContext, line: dict[str, Any], sizes: list[str]) -> str | None:
-    if t.state.sizes:
-        return t.state.sizes[-1]
+    other = [s for s in t.state.sizes if s != line.get("size")]
+    if other:
+        return other[-1]
     if t.state.relative_size and line.get("size") in sizes:
         index = sizes.index(line["size"]) + t.state.relative_size
         if 0 <= index < len(sizes):

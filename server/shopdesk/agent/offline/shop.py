@@ -17,9 +17,6 @@ async def size_advice(t: TurnContext) -> Outcome:
     if product is None:
         return t.ask("ask_product", ["product"], purpose="size")
     st = t.state
-    if not st.measurements and not st.usual_size:
-        info = await t.tool("product_info", product=product)
-        return t.ask("ask_measurements", ["measurements"], p=info.data)
     result = await t.tool("recommend_size", product=product, measurements=st.measurements,
                           usual_size=st.usual_size)
     if result.code == "need_input":
@@ -67,7 +64,22 @@ async def store_facts(t: TurnContext, scenario: str, faq: Any = None) -> Outcome
         data["faq_answer"] = localized(faq.answer, t.lang)
     if scenario == "shipping_info":
         data["amount"] = t.state.amount
+    if scenario == "payment_methods":
+        data["missing"] = unaccepted_methods(t.text, facts["payment_methods"])
     return Outcome(scenario, data)
+
+
+# Payment methods shoppers ask about by name; matched against the store's own list.
+KNOWN_METHODS = ("PayPal", "Klarna", "MobilePay", "Apple Pay", "Google Pay", "Visa", "Mastercard",
+                 "American Express", "Amex", "Dankort", "ViaBill", "Anyday", "Swish", "Vipps",
+                 "Bitcoin", "Diners", "Maestro", "iDEAL", "Revolut", "Sofort")
+
+
+def unaccepted_methods(text: str, accepted: list[str]) -> list[str]:
+    lowered = text.lower().replace(" ", "")
+    have = " ".join(accepted).lower().replace(" ", "")
+    asked = [m for m in KNOWN_METHODS if m.lower().replace(" ", "") in lowered]
+    return [m for m in asked if m.lower().replace(" ", "") not in have]
 
 
 async def discount_code(t: TurnContext) -> Outcome:

@@ -14,6 +14,7 @@ from typing import Any
 class DialogueState:
     lang: str | None = None
     scenario: str | None = None          # the scenario waiting for an answer from the shopper
+    last_scenario: str | None = None     # the scenario answered last (for follow-ups)
     awaiting: list[str] = field(default_factory=list)
     clarified: bool = False              # one clarifying question was asked
     order: str | None = None             # the order this shopper is verified for and talks about
