@@ -188,12 +188,12 @@ class OfflineAgent:
             scenario = scenario if scenario in escalation.POLICY_CLASSES else ("gdpr" if u.wants_gdpr else "business")
             return Outcome("handoff", {"why": scenario}, handoff="policy"), scenario
         if scenario == "other":
-            faq = self.faq.best(t.text, minimum=0.5)
+            faq = self.faq.best(t.text, minimum=0.6)
             if faq is not None:
                 return await shop.store_facts(t, "store_info", faq[0]), "store_info"
             return Outcome("handoff", handoff="low_confidence"), scenario
         if scenario == "greeting":
-            if len(re.findall(r"\w+", t.text)) > 6:  # more than a greeting, but unclear what
+            if not _only_greeting(t.text):  # more than a greeting, but unclear what
                 return self._clarify_or_handoff(t), None
             return Outcome("greeting", {"thanks": _is_thanks(t.text)}), scenario
         if scenario in FACT_SCENARIOS:
@@ -247,6 +247,17 @@ def _answers(t: TurnContext, awaiting: list[str]) -> bool:
     rest = re.sub(r"\S+@\S+|\d[\d\s./-]*", " ", t.text)
     words = [w for w in re.findall(r"[^\W\d_]{3,}", rest)]
     return len(words) <= 8
+
+
+GREETING_WORDS = frozenset(
+    "hi hii hey hello hej hejsa hallo halloo dav goddag godmorgen morgen god aften dag there "
+    "thanks thank you tak mange skal have for hjaelpen hjælpen help cheers bye farvel vi ses "
+    "good morning evening afternoon ok okay super fint perfekt great nice".split())
+
+
+def _only_greeting(text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return all(w in GREETING_WORDS or len(w) < 3 for w in words)
 
 
 def _is_thanks(text: str) -> bool:

@@ -114,17 +114,14 @@ async def change_address(t: TurnContext) -> Outcome:
 
 def _lines_named(t: TurnContext, titles: dict[str, list[str]], view_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The order lines the shopper means: named products, else words shared with a title."""
-    named = [ln for ln in view_lines if ln["product_id"] in t.state.items]
-    if named:
-        return named
     if len(view_lines) == 1:
         return view_lines
     said = " ".join(x for x in (t.state.first_text, t.text) if x)
     scored = [(item_overlap(said, titles.get(ln["sku"], [ln["title"]])), ln) for ln in view_lines]
     best = max((score for score, _ in scored), default=0)
-    if best < 4:
-        return []
-    return [ln for score, ln in scored if score >= max(4, best - 1)]
+    named = [ln for score, ln in scored
+             if ln["product_id"] in t.state.items or (best >= 4 and score >= max(4, best - 1))]
+    return named
 
 
 def item_overlap(text: str, titles: list[str]) -> int:

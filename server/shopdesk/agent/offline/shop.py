@@ -72,7 +72,9 @@ async def store_facts(t: TurnContext, scenario: str, faq: Any = None) -> Outcome
 # Payment methods shoppers ask about by name; matched against the store's own list.
 KNOWN_METHODS = ("PayPal", "Klarna", "MobilePay", "Apple Pay", "Google Pay", "Visa", "Mastercard",
                  "American Express", "Amex", "Dankort", "ViaBill", "Anyday", "Swish", "Vipps",
-                 "Bitcoin", "Diners", "Maestro", "iDEAL", "Revolut", "Sofort")
+                 "Bitcoin", "crypto", "Diners", "Maestro", "iDEAL", "Revolut", "Sofort",
+                 "bank transfer", "bankoverførsel", "cash on delivery", "efterkrav", "cash",
+                 "kontant", "cheque", "check", "invoice", "faktura")
 
 
 def unaccepted_methods(text: str, accepted: list[str]) -> list[str]:
