@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
             if product is None:
                 raise HTTPException(404, "no such product")
             context["product"] = product
+            context["size_chart"] = (
+                await connector.size_chart(product.size_chart) if product.size_chart else None
+            )
             name = "storefront/product.html"
         return HTMLResponse(pages.get_template(name).render(**context))
 

@@ -23,11 +23,15 @@ MONTHS = {
 }
 
 
-def format_date(value: date | None, lang: str) -> str:
+def format_date(value: date | None, lang: str, this_year: int | None = None) -> str:
+    """'29. november' / '29 November'; the year too when it is not the store's current one."""
     if value is None:
         return ""
     month = MONTHS[lang][value.month - 1]
-    return f"{value.day}. {month}" if lang == "da" else f"{value.day} {month}"
+    text = f"{value.day}. {month}" if lang == "da" else f"{value.day} {month}"
+    if this_year is not None and value.year != this_year:
+        text += f" {value.year}"
+    return text
 
 
 def format_money(value: float | None, lang: str, currency: str = "DKK") -> str:
@@ -43,9 +47,10 @@ def format_money(value: float | None, lang: str, currency: str = "DKK") -> str:
 
 
 class Replies:
-    def __init__(self, templates_dir: Path, currency: str = "DKK") -> None:
+    def __init__(self, templates_dir: Path, currency: str = "DKK", this_year: int | None = None) -> None:
         self.dir = templates_dir / "replies"
         self.currency = currency
+        self.this_year = this_year
         self._envs: dict[str, Environment] = {}
         self.phrases: dict[str, dict[str, str]] = yaml.safe_load(
             (self.dir / "phrases.yaml").read_text(encoding="utf-8"))
@@ -55,7 +60,7 @@ class Replies:
         if env is None:
             env = Environment(loader=FileSystemLoader(self.dir / lang), undefined=ChainableUndefined,
                               autoescape=False, trim_blocks=True, lstrip_blocks=True)
-            env.filters["date"] = lambda v: format_date(v, lang)
+            env.filters["date"] = lambda v: format_date(v, lang, self.this_year)
             env.filters["money"] = lambda v: format_money(v, lang, self.currency)
             env.filters["days"] = lambda v: f"{v[0]}-{v[1]}" if v and v[0] != v[1] else f"{v[0] if v else ''}"
             env.filters["join_and"] = lambda items: _join(list(items), lang)

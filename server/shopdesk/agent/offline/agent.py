@@ -93,7 +93,9 @@ class OfflineAgent:
         products = await connector.products()
         understander = Understander.build(products, list(store.locales), store.default_locale,
                                           settings.catalogue)
-        return cls(connector, store, understander, Replies(settings.templates_dir, store.currency),
+        today = await connector.now()
+        replies = Replies(settings.templates_dir, store.currency, today.year)
+        return cls(connector, store, understander, replies,
                    escalation.Thresholds(settings.confidence_threshold))
 
     def failure_text(self, locale: str | None) -> str:

@@ -9,6 +9,11 @@ means something ("0.9" is right about nine times in ten) for the ask-or-hand-ove
 Prediction does not go through scikit-learn (whose per-call overhead is several ms): the
 fitted vocabularies, idf weights and coefficients are read once and a message is scored
 with a sparse gather and one small matrix product.
+
+A greeting is only a greeting when it is made of small talk: a message the model calls a
+greeting but that holds other words ("hej, jeg har et spørgsmål", "kender du en god
+skrædder") is vague or off-topic, and its probability goes to ``other``, whose flow asks
+what the shopper wants.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extractOne
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
@@ -27,6 +34,7 @@ from sklearn.svm import LinearSVC
 
 from .catalogue import Catalogue
 from .folding import skeleton
+from .lexicon import lexicon
 
 Floats = NDArray[np.float64]
 
@@ -49,6 +57,9 @@ _LONG_NUMBER = re.compile(r"\d{9,}")
 _ORDER_NUMBER = re.compile(r"#?\d{3,8}\b")
 _NUMBER = re.compile(r"\d+(?:[.,/]\d+)?")
 _SIZE = re.compile(r"\b(?:xxs|xs|s|m|l|xl|xxl|xxxl|[2-5]xl)\b")
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
+_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
+GREETING, OTHER = "greeting", "other"
 
 
 def prepare(text: str) -> str:
@@ -138,16 +149,62 @@ def _fit_temperature(scores: Floats, truth: NDArray[np.intp]) -> float:
     return float(np.exp(best.x))
 
 
+class SmallTalk:
+    """Whether a message is nothing but greeting, thanks and goodbye words.
+
+    The words are the catalogue's greeting examples plus the lexicon's ``small_talk``;
+    a word one letter off a known one of four letters or more ("hjælpn") still counts, and
+    so does a capitalised word inside a sentence (a name: "tak Anna").
+    """
+
+    def __init__(self, examples: list[str]) -> None:
+        vocabulary = {w for text in examples for w in _LETTER_WORD.findall(skeleton(text))}
+        vocabulary |= {skeleton(w) for w in lexicon().small_talk}
+        self._words = frozenset(vocabulary)
+        self._long = sorted(w for w in vocabulary if len(w) >= 4)
+
+    def __call__(self, text: str) -> bool:
+        for m in _LETTER_WORD.finditer(text):
+            word = m.group()
+            if len(word) < 2:
+                continue
+            if (
+                word[0].isupper()
+                and m.start() > 0
+                and not _SENTENCE_END.search(text[: m.start()])
+                and not word.isupper()
+            ):
+                continue  # a name inside the sentence
+            key = skeleton(word)
+            if key in self._words:
+                continue
+            if len(key) >= 4 and extractOne(
+                key, self._long, scorer=Levenshtein.distance, score_cutoff=1
+            ):
+                continue
+            return False
+        return True
+
+
 class ScenarioClassifier:
     """Built once from a catalogue (``train``); ``predict`` takes a fraction of a millisecond."""
 
     def __init__(
-        self, classes: list[str], blocks: list[_Block], intercept: Floats, beta: float
+        self,
+        classes: list[str],
+        blocks: list[_Block],
+        intercept: Floats,
+        beta: float,
+        small_talk: SmallTalk | None = None,
     ) -> None:
         self._classes = classes
         self._blocks = blocks
         self._intercept = intercept
         self._beta = beta
+        index = {name: i for i, name in enumerate(classes)}
+        self._greeting = index.get(GREETING)
+        self._other = index.get(OTHER)
+        self._small_talk = small_talk
 
     @classmethod
     def train(
@@ -178,7 +235,8 @@ class ScenarioClassifier:
             width = len(vectorizer.vocabulary_)
             blocks.append(_Block(vectorizer, coef[start : start + width]))
             start += width
-        return cls(classes, blocks, intercept, beta)
+        greetings = [t for t, label in zip(texts, labels, strict=True) if label == GREETING]
+        return cls(classes, blocks, intercept, beta, SmallTalk(greetings) if greetings else None)
 
     @property
     def classes(self) -> list[str]:
@@ -196,6 +254,16 @@ class ScenarioClassifier:
 
     def predict(self, text: str) -> Prediction:
         probs = _softmax(self._beta * self.scores(text))
+        greeting, other = self._greeting, self._other
+        if (
+            greeting is not None
+            and other is not None
+            and self._small_talk is not None
+            and int(np.argmax(probs)) == greeting
+            and not self._small_talk(text)
+        ):
+            probs[other] += probs[greeting]
+            probs[greeting] = 0.0
         order = np.argsort(probs)[::-1][:3]
         top3 = [(self._classes[i], round(float(probs[i]), 4)) for i in order]
         return Prediction(scenario=top3[0][0], confidence=top3[0][1], top3=top3)

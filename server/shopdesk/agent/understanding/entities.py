@@ -121,7 +121,13 @@ _AMOUNT = re.compile(
     r"|(?<![\w.,])(?P<b>" + _AMOUNT_NUMBER + r")\s*" + _CURRENCY_AFTER + ")",
     re.IGNORECASE,
 )
-_MONTHS = r"(?:jan|feb|mar|apr|maj|may|jun|jul|aug|sep|okt|oct|nov|dec)[a-z]*\.?"
+# Month names written out or cut short ("jan.", "sept"), not any word that starts like one:
+# "JULEGAVE15" is a code, not "jul 15".
+_MONTHS = (
+    r"(?:januar|january|jan|februar|february|feb|marts|march|mar|april|apr|maj|may|juni|june|jun"
+    r"|juli|july|jul|august|aug|september|sept|sep|oktober|october|okt|oct|november|nov"
+    r"|december|dec)\.?"
+)
 _DATES = [
     re.compile(r"(?<![\w])\d{4}-\d{2}-\d{2}(?![\w])"),
     re.compile(
@@ -139,6 +145,13 @@ _DATES = [
 _CODE_CUE = re.compile(
     r"(?:rabat)?kode\w*|codes?|voucher|coupon|kupon|promo\w*|gavekort\w*|gift\s*cards?(?:\s+(?:code|number|no))?"
     r"|giftcard|kampagnekode|discount",
+    re.IGNORECASE,
+)
+# The word right before a code: "koden X", "rabatkoden: X", "the code X", "promo code 'X'".
+_CODE_RIGHT_BEFORE = re.compile(
+    r"(?<![\wæøå])(?:(?:rabat|kampagne|velkomst|promo|gavekort|rabat\s)?kode(?:n|r|rne)?"
+    r"|(?:discount|promo|coupon|voucher|gift\s*card)?\s*codes?|voucher|coupon|kupon(?:en)?"
+    r"|promo)(?:\s+(?:hedder|called|named))?\s*(?:[:=-]\s*)?[\"'“”‘’«]?$",
     re.IGNORECASE,
 )
 _CODE_TOKEN = re.compile(r"(?<![\w@./#-])(?P<code>[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)(?![\w@-]|\.\w)")
@@ -283,13 +296,21 @@ class EntityExtractor:
             if has_digit and has_letter:
                 ok = len(bare) >= 4 and not _NOT_A_CODE.fullmatch(token)
             elif has_letter:  # letters only: "koden SOMMERSALG", not shouting, not "GLS"
+                named = bool(_CODE_RIGHT_BEFORE.search(text[max(0, m.start() - 25) : m.start()]))
                 ok = (
-                    bool(cue)
-                    and not shouting
-                    and token.isupper()
-                    and len(bare) >= 4
-                    and token not in _LEXICON.acronyms
+                    len(bare) >= 4
+                    and token.upper() not in _LEXICON.acronyms
                     and not is_common_word(token)
+                    and (
+                        (bool(cue) and not shouting and token.isupper())
+                        # right after "koden"/"the code", in any case: "koden sommersalg",
+                        # unless it is a word that goes on the sentence ("the code expired")
+                        or (
+                            named
+                            and token.lower() not in _LEXICON.code_followers
+                            and not re.match(r"['’][a-z]", text[m.end() :], re.IGNORECASE)
+                        )
+                    )
                 )
             else:  # digits only: a gift card number written in groups, "1234-5678-9012"
                 ok = bool(cue) and "-" in token and len(bare) >= 8

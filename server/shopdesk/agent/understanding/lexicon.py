@@ -1,7 +1,8 @@
 """Word lists of the understanding layer, read once from ``lexicon.yaml`` (shipped data).
 
 Colours, defect words, towns, measurement names, the function words that tell Danish
-from English, and the cues of anger. They are data, not code: an operator extends them
+from English, the cues of anger, the words of small talk, and the words that are no
+discount code or product name. They are data, not code: an operator extends them
 without touching a regex, and the modules that use them stay short.
 """
 
@@ -30,6 +31,9 @@ class Lexicon:
     frustration_words: list[str]
     business_words: list[str]
     acronyms: frozenset[str]  # capitals that are neither codes nor shouting
+    small_talk: frozenset[str]  # the words of a pure greeting, thanks or goodbye
+    code_followers: frozenset[str]  # words after "koden"/"the code" that are no code
+    product_suffix_stop: frozenset[str]  # compound tails that are everyday words
 
 
 def _words(value: Any) -> list[str]:
@@ -59,4 +63,7 @@ def lexicon() -> Lexicon:
         frustration_words=_words(raw["frustration_words"]),
         business_words=_words(raw["business_words"]),
         acronyms=frozenset(_words(raw["acronyms"])),
+        small_talk=frozenset(_words(raw.get("small_talk", []))),
+        code_followers=frozenset(_words(raw.get("code_followers", []))),
+        product_suffix_stop=frozenset(_words(raw.get("product_suffix_stop", []))),
     )

@@ -92,11 +92,12 @@ _BARE_SIZE = re.compile(r"(?<![\w.,/#+-])(?P<size>\d{2}(?:[.,]5)?)(?![\w%]|[.,/]
 _BARE_SIZE_BEFORE = re.compile(
     r"\b(?:i|in|a|en|et|str|size|wear|wears|bruger|bruge|take|tage|tager|took|til|to|for|fra|from|af"
     r"|eller|or|og|and|nummer|number|er|am|'m|like|som|as|instead of|i stedet for|usually|normally"
-    r"|normalt|plejer|med|with|nr)\s*$",
+    r"|normalt|plejer|med|with|nr|have|ha|hellere|rather|prefer|foretrækker|foretraekker|want|need"
+    r"|brug\s+for|få|faa|get|the|swap|change|ændre|aendre|skifte|bytte|byt|exchange)\s*$",
     re.IGNORECASE,
 )
 _NOT_A_SIZE_AFTER = re.compile(
-    r"^\s*(?:dage|dag|days|day|år|aar|years|year|yo|timer|hours|min|minutter|minutes|kr|dkk|stk|pcs"
+    r"^\s*(?:dages|dagen|døgn|ugers|dage|dag|days|day|år|aar|years|year|yo|timer|hours|min|minutter|minutes|kr|dkk|stk|pcs"
     r"|%|procent|percent|grader|degrees|følgere|followers|gange|times|x|cm|kg|mm|m|euro|eur|kroner"
     r"|uger|weeks|måneder|months|sek|sekunder|seconds|km|personer|people)\b",
     re.IGNORECASE,

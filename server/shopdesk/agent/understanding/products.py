@@ -6,6 +6,13 @@ weighs by how rare it is in the catalogue (idf): "quilted" names one product, "j
 names several. A product matches when most of its title's weight is in the message, or
 when the message holds, near enough letter for letter, a word only that product has.
 Scoring is one rapidfuzz matrix call per message, a fraction of a millisecond.
+
+Danish names things by compounds and inflects them: "skjorten" is the shirt, and the only
+shirt of a store may be its "Oxfordskjorte"; "frakken" its "Uldfrakke", "støvlerne" its
+"Chelsea støvler". A message word, with its ending taken off (-en, -et, -ne, -erne, -er,
+...), that is the tail of a title word (four letters or more, after a head of three or
+more) names that product when no other product's title has that tail or that word. Tails
+are looked up in a table built with the index, so this costs a few dictionary look-ups.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from rapidfuzz.process import cdist
 from shopdesk.store.models import Product
 
 from .folding import skeleton
+from .language import is_common_word
+from .lexicon import lexicon
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _HYPHEN_IN_WORD = re.compile(r"(?<=[a-z])-(?=[a-z])")
@@ -64,7 +73,11 @@ _STOP = frozenset(
     ]
 )
 _SUFFIXES = ("erne", "ene", "en", "er", "et", "es", "s", "e", "n")
+# Endings of a Danish or English noun, taken off a message word to find its dictionary form.
+_ENDINGS = ("erne", "ene", "ers", "ens", "ets", "en", "et", "ne", "er", "es", "e", "n", "s")
 MIN_COVERAGE = 0.6
+MIN_TAIL, MIN_HEAD = 4, 3
+TAIL_QUALITY = 0.9  # "skjorten" for "Oxfordskjorte": a sure name, a little less than the word
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,15 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
+
+
+def _forms(word: str) -> list[str]:
+    """The word and what it may be without its ending: "skjorten" -> skjorten, skjort, skjorte."""
+    forms = [word]
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= MIN_TAIL:
+            forms.append(word[: -len(ending)])
+    return forms
 
 
 def _words(text: str) -> list[str]:
@@ -144,6 +166,41 @@ class ProductIndex:
         self._unique = np.array(
             [df[w] == 1 and len(w) >= 4 and not w.isdigit() for w in vocabulary]
         )
+        self._tails = self._tail_table(rows, vocabulary)
+
+    @staticmethod
+    def _tail_table(
+        rows: list[tuple[str, str, list[str]]], vocabulary: list[str]
+    ) -> dict[str, list[int]]:
+        """Tail of a compound title word -> the columns of the words it ends, when one product has it.
+
+        "skjorte" -> [column of "oxfordskjorte"] when no other product's title has a word
+        that is or ends in "skjorte"; tails that are everyday words ("kort", "over") are left out.
+        """
+        stop = {skeleton(w) for w in lexicon().product_suffix_stop}
+        word_products: dict[str, set[str]] = {}
+        for pid, _, words in rows:
+            for w in words:
+                word_products.setdefault(w, set()).add(pid)
+        tail_products: dict[str, set[str]] = {}
+        tail_columns: dict[str, set[int]] = {}
+        for j, word in enumerate(vocabulary):
+            if word.isdigit():
+                continue
+            for start in range(0, len(word) - MIN_TAIL + 1):
+                if 0 < start < MIN_HEAD:
+                    continue
+                tail = word[start:]
+                tail_products.setdefault(tail, set()).update(word_products[word])
+                # the whole word too, for endings its stem misses ("cardiganen"), unless it
+                # is an everyday word ("vide" in "med vide ben")
+                if start or not is_common_word(word):
+                    tail_columns.setdefault(tail, set()).add(j)
+        return {
+            tail: sorted(columns)
+            for tail, columns in tail_columns.items()
+            if len(tail_products[tail]) == 1 and tail not in stop and tail not in _STOP
+        }
 
     def resolve(self, ref: str | None) -> str | None:
         """A product id from an id or a handle (what ``page.product`` holds)."""
@@ -181,8 +238,19 @@ class ProductIndex:
             ):
                 best[j] = 90.0
         quality = best / 100.0
+        # "skjorten" -> "Oxfordskjorte": a tail only one product's title word ends in.
+        tail_hit = np.zeros(len(self._vocabulary), dtype=bool)
+        if self._tails:
+            for word in words:
+                for form in _forms(word):
+                    for j in self._tails.get(form, ()):
+                        if quality[j] < TAIL_QUALITY:
+                            quality[j] = TAIL_QUALITY
+                        tail_hit[j] = True
         coverage = self._weights @ quality
-        unique_hit = ((self._weights > 0) & (self._unique & (quality >= 0.92))[None, :]).any(axis=1)
+        unique_hit = (
+            (self._weights > 0) & ((self._unique & (quality >= 0.92)) | tail_hit)[None, :]
+        ).any(axis=1)
         found: dict[str, ProductMatch] = {}
         for i in np.flatnonzero((coverage >= MIN_COVERAGE) | unique_hit):
             pid, title, _ = self._rows[i]
