@@ -18,6 +18,10 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from .agent import build_agent
+from .fanout import create_hub
+from .handoff import build_desk
+from .handoff.outbox import OutboxWorker
+from .handoff.webhook import ZendeskWebhook
 from .conversations import ConversationService
 from .engine import Agent
 from .db.engine import create_engine, session_factory
@@ -45,7 +49,10 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
     connector = connector or FixtureConnector.from_file(settings.store)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    conversations = ConversationService(sessions, None)
+    hub = create_hub(settings.redis_url)
+    conversations = ConversationService(sessions, None, hub)
+    desk = build_desk(settings)
+    outbox = OutboxWorker(sessions, desk, conversations, settings.public_url)
     services = Services(settings, connector, conversations)
     pages = Environment(
         loader=FileSystemLoader(settings.templates_dir), autoescape=select_autoescape(["html"])
@@ -57,9 +64,16 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         if migrate:
             await asyncio.to_thread(upgrade, settings.database_url)
         conversations.agent = agent or await build_agent(settings, connector)
+        await hub.start()
+        worker = asyncio.create_task(outbox.run())
         app.state.ready = True
-        log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent)
+        log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent, desk=desk.name)
         yield
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await desk.aclose()
+        await hub.stop()
         await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -103,10 +117,14 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         Route("/widget.js", asset("widget.js")),
         Route("/chat.js", asset("chat.js")),
         WebSocketRoute("/ws", ChatEndpoint(settings, conversations).handle),
+        Route("/integrations/zendesk/webhook",
+              ZendeskWebhook(settings.zendesk_webhook_secret, sessions, conversations).handle,
+              methods=["POST"]),
         Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
+    app.state.outbox = outbox
     app.state.ready = False
     return app
 

@@ -7,6 +7,7 @@ conversation's status (bot / handoff / closed) with it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -18,11 +19,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db.models import AgentTurn, AuditEntry, Conversation, Handoff, Message, Rating, utcnow
+from .db.models import (
+    AgentTurn,
+    AuditEntry,
+    Conversation,
+    Handoff,
+    Message,
+    OutboxComment,
+    Rating,
+    utcnow,
+)
+from . import protocol
+from .fanout import INBOX, Hub, LocalHub
 from .engine import Agent, Customer, HandoffEvent, HistoryItem, ReplyDone, ReplyEvent, Turn
 
 
@@ -79,9 +91,12 @@ class ChatSession:
 
 
 class ConversationService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], agent: Agent | None) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], agent: Agent | None,
+                 hub: Hub | None = None) -> None:
         self._sessions = sessions
         self._agent = agent
+        self.hub: Hub = hub or LocalHub()
+        self.outbox_wakeup = asyncio.Event()  # set when a hand-over or comment waits for delivery
 
     @property
     def agent(self) -> Agent:
@@ -162,8 +177,15 @@ class ConversationService:
         return session
 
     async def store_shopper_message(self, session: ChatSession, client_id: str, text: str) -> StoredMessage:
-        """Store a shopper message once per client id; a resend returns the stored one."""
+        """Store a shopper message once per client id; a resend returns the stored one.
+
+        A message in a closed conversation opens it again for the agent: the person is done.
+        """
         async with self._sessions() as db:
+            if session.status == "closed":
+                await db.execute(update(Conversation).where(Conversation.id == session.conversation_id)  # type: ignore[arg-type]
+                                 .values(status="bot", state={}, updated_at=utcnow()))
+                session.status, session.state = "bot", {}
             stmt = _insert_ignore(db).values(
                 conversation_id=session.conversation_id, client_id=client_id, role="shopper",
                 text=text, answered=session.status != "bot", created_at=utcnow(),
@@ -178,7 +200,15 @@ class ConversationService:
                 )).scalars().one()
                 await db.commit()
                 return StoredMessage(existing.id or 0, client_id, existing.text, True, existing.answered)
+            if session.status == "handoff":  # for the person who has the conversation now
+                await db.execute(insert(OutboxComment).values(
+                    conversation_id=session.conversation_id, message_id=new_id, text=text,
+                    created_at=utcnow()))
             await db.commit()
+        if session.status != "bot":
+            self.outbox_wakeup.set()
+            await self.hub.publish(INBOX, {"kind": "message", "conversation": session.conversation_id,
+                                           "role": "shopper", "text": text})
         now = _iso(utcnow())
         session.history.append(HistoryItem("shopper", text))
         session.history_frames.append({"id": client_id, "role": "shopper", "text": text, "at": now})
@@ -228,7 +258,7 @@ class ConversationService:
     ) -> None:
         now = utcnow()
         handoff = isinstance(final, HandoffEvent)
-        role = "system" if handoff else "agent"
+        role = "agent"  # the hand-over text is the agent speaking, live and on reload alike
         text = final.text  # type: ignore[union-attr]
         values: dict[str, Any] = {"state": turn.state, "updated_at": now, "scenario": turn.scenario}
         if handoff:
@@ -262,11 +292,53 @@ class ConversationService:
             session.status = "handoff"
         session.history.append(HistoryItem(role, text))
         session.history_frames.append({"id": f"r{message.id}", "role": role, "text": text, "at": _iso(now)})
+        if handoff:
+            self.outbox_wakeup.set()
+            await self.hub.publish(INBOX, {"kind": "handoff", "conversation": session.conversation_id,
+                                           "reason": final.reason})  # type: ignore[union-attr]
+
+    async def add_human_message(self, conversation_id: str, author: str, text: str) -> bool:
+        """A person's reply: stored, then sent to the shopper's open widget wherever it is."""
+        now = utcnow()
+        async with self._sessions() as db:
+            status = (await db.execute(
+                select(Conversation.status).where(Conversation.id == conversation_id)  # type: ignore[arg-type]
+            )).scalar()
+            if status is None:
+                return False
+            new_id = (await db.execute(insert(Message).values(
+                conversation_id=conversation_id, role="human", author=author, text=text,
+                answered=True, created_at=now).returning(Message.id))).scalar_one()  # type: ignore[arg-type]
+            await db.execute(update(Conversation).where(Conversation.id == conversation_id)  # type: ignore[arg-type]
+                             .values(updated_at=now, first_response_at=func.coalesce(
+                                 Conversation.first_response_at, now)))
+            await db.commit()
+        frame = protocol.human_message(f"h{new_id}", author, text)
+        await self.hub.publish(conversation_channel(conversation_id), {"frame": frame, "at": _iso(now)})
+        await self.hub.publish(INBOX, {"kind": "message", "conversation": conversation_id,
+                                       "role": "human", "text": text, "author": author})
+        return True
+
+    async def close(self, conversation_id: str) -> bool:
+        """A person closed the conversation (inbox, or the ticket was solved)."""
+        async with self._sessions() as db:
+            result = await db.execute(update(Conversation).where(
+                Conversation.id == conversation_id, Conversation.status != "closed"  # type: ignore[arg-type]
+            ).values(status="closed", updated_at=utcnow()))
+            await db.commit()
+        if result.rowcount:  # type: ignore[attr-defined]
+            await self.hub.publish(conversation_channel(conversation_id), {"status": "closed"})
+            await self.hub.publish(INBOX, {"kind": "closed", "conversation": conversation_id})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def rate(self, session: ChatSession, score: int, comment: str | None) -> None:
         async with self._sessions() as db:
             db.add(Rating(conversation_id=session.conversation_id, score=score, comment=comment))
             await db.commit()
+
+
+def conversation_channel(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
 
 
 def _insert_ignore(db: AsyncSession) -> Any:

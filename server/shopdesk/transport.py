@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
-from .conversations import AgentFailure, ChatSession, ConversationService, StoredMessage, verify_identity
-from .engine import Customer, HandoffEvent, ReplyDelta, ReplyDone, StatusEvent
+from .conversations import AgentFailure, ChatSession, conversation_channel, ConversationService, StoredMessage, verify_identity
+from .engine import Customer, HandoffEvent, HistoryItem, ReplyDelta, ReplyDone, StatusEvent
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -93,6 +93,7 @@ class ChatConnection:
         self._turns: asyncio.Queue[StoredMessage] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._answering: int | None = None
+        self._live = contextlib.ExitStack()
         self._messages = SlidingWindow(settings.rate_limit_messages, settings.rate_limit_window_s)
         self._frames = SlidingWindow(
             settings.rate_limit_messages * FRAME_FLOOD_FACTOR, settings.rate_limit_window_s
@@ -164,6 +165,8 @@ class ChatConnection:
         ))
         if bad_signature:
             await self.send(protocol.error("bad_signature", "identity not verified; continuing anonymously"))
+        self._live.enter_context(
+            self.service.hub.subscribe(conversation_channel(session.conversation_id), self._on_live))
         self._worker = asyncio.create_task(self._answer_loop())
         for pending in session.unanswered:
             self._turns.put_nowait(pending)
@@ -229,7 +232,23 @@ class ChatConnection:
                     await self.send(protocol.reply_end(reply_id, "".join(streamed), []))
                 await self.send(protocol.handoff(event.reason, None, event.text))
 
+    async def _on_live(self, event: dict[str, Any]) -> None:
+        """Events for this conversation from anywhere: a person's reply, a ticket, a close."""
+        session = self.session
+        if session is None:
+            return
+        if event.get("status"):
+            session.status = event["status"]
+        frame = event.get("frame")
+        if frame:
+            if frame["type"] == "human_message":
+                session.history.append(HistoryItem("human", frame["text"]))
+                session.history_frames.append({"id": frame["id"], "role": "human",
+                                               "text": frame["text"], "at": event.get("at", "")})
+            await self.send(frame)
+
     async def stop(self) -> None:
+        self._live.close()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -99,6 +99,44 @@ class Handoff(SQLModel, table=True):
     order_number: str | None = Field(default=None, max_length=32)
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
     ticket: str | None = Field(default=None, max_length=64)
+    requester_id: str | None = Field(default=None, max_length=64)  # the ticket's requester
     attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _at()
+
+
+class OutboxComment(SQLModel, table=True):
+    """A shopper message sent after the hand-over, on its way to the ticket."""
+
+    __tablename__ = "outbox_comment"
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _at()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Webhook invocations already handled: a replayed one is refused."""
+
+    __tablename__ = "webhook_delivery"
+    invocation_id: str = Field(primary_key=True, max_length=128)
+    received_at: datetime = _at()
+
+
+class AdminUser(SQLModel, table=True):
+    """An operator of the console and the built-in inbox."""
+
+    __tablename__ = "admin_user"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=320)
+    name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=400)
+    role: str = Field(default="admin", max_length=16)  # admin | agent | viewer
     created_at: datetime = _at()
