@@ -440,8 +440,11 @@
         endStreams();
         hideStatus();
         showQuick([]);
-        if (f.text) add('agent', String(f.text));
-        if (mode != 'handoff') notice(T.handoff);
+        // The ticket number may follow in a second handoff frame: its text is shown once.
+        if (mode != 'handoff') {
+          if (f.text) add('agent', String(f.text));
+          notice(T.handoff);
+        }
         mode = 'handoff';
         return answered();
       case 'human_message':

@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from .admin import admin_routes, session_middleware
 from .agent import build_agent
 from .fanout import create_hub
 from .handoff import build_desk
@@ -41,6 +43,7 @@ class Services:
     settings: Settings
     connector: StoreConnector
     conversations: ConversationService
+    sessions: async_sessionmaker[AsyncSession]
 
 
 def create_app(settings: Settings | None = None, connector: StoreConnector | None = None,
@@ -53,7 +56,7 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
     conversations = ConversationService(sessions, None, hub)
     desk = build_desk(settings)
     outbox = OutboxWorker(sessions, desk, conversations, settings.public_url)
-    services = Services(settings, connector, conversations)
+    services = Services(settings, connector, conversations, sessions)
     pages = Environment(
         loader=FileSystemLoader(settings.templates_dir), autoescape=select_autoescape(["html"])
     )
@@ -120,9 +123,10 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         Route("/integrations/zendesk/webhook",
               ZendeskWebhook(settings.zendesk_webhook_secret, sessions, conversations).handle,
               methods=["POST"]),
+        Mount("/admin", routes=admin_routes(services, pages)),
         Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[session_middleware(settings)])
     app.state.services = services
     app.state.outbox = outbox
     app.state.ready = False

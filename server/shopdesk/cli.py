@@ -1,4 +1,4 @@
-"""The ``shopdesk`` command: serve, db upgrade, classify, eval."""
+"""The ``shopdesk`` command: serve, db upgrade, admin create, classify, eval."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ def main(argv: list[str] | None = None) -> int:
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
+
+    admin = sub.add_parser("admin", help="operators of the built-in inbox (/admin)")
+    admin_actions = admin.add_subparsers(dest="action", required=True)
+    create = admin_actions.add_parser("create", help="add an operator who can sign in to /admin")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", default="", help="shown to shoppers with the operator's replies")
+    create.add_argument("--role", choices=["admin", "agent", "viewer"], default="admin",
+                        help="admin and agent reply and close; viewer reads (default admin)")
+    create.add_argument("--password", help="default: asked for, or one line read from stdin when piped")
+    create.add_argument("--database-url", help="overrides SHOPDESK_DATABASE_URL")
 
     classify = sub.add_parser("classify", help="what the offline agent makes of a message ('-' reads stdin, one a line)")
     classify.add_argument("text")
@@ -55,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         print(f"database at head: {settings.database_url}")
         return 0
+    if args.command == "admin":
+        return _create_operator(settings, args.email, args.name, args.role, args.password)
     if args.command == "classify":
         return _classify(settings, args.text)
     if args.command == "eval":
@@ -90,6 +102,46 @@ def _serve(settings: Settings) -> int:
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 ws_max_size=1024 * 1024, ws_ping_interval=20, ws_ping_timeout=20)
     return 0
+
+
+def _create_operator(settings: Settings, email: str, name: str, role: str, password: str | None) -> int:
+    import asyncio
+
+    from .admin import AccountError, create_user
+    from .admin.passwords import WeakPassword
+    from .db.engine import create_engine, session_factory
+    from .db.migrate import upgrade
+
+    if password is None:
+        password = _read_password()
+    upgrade(settings.database_url)
+
+    async def create() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await create_user(session_factory(engine), email, password, name=name, role=role)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(create())
+    except (AccountError, WeakPassword) as err:
+        print(f"shopdesk: {err}", file=sys.stderr)
+        return 1
+    print(f"operator {email.strip().lower()} ({role}) can now sign in at /admin/login")
+    return 0
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        print("shopdesk: the passwords differ", file=sys.stderr)
+        raise SystemExit(1)
+    return password
 
 
 def _classify(settings: Settings, text: str) -> int:

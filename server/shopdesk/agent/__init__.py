@@ -7,10 +7,21 @@ from ..settings import Settings
 from ..store.connector import StoreConnector
 
 
+def check_settings(settings: Settings) -> None:
+    """What the configured agent needs, checked before anything starts (SystemExit, one line)."""
+    if settings.agent == "claude" and not settings.anthropic_api_key:
+        from .claude import MissingApiKey
+
+        raise MissingApiKey()
+
+
 async def build_agent(settings: Settings, connector: StoreConnector) -> Agent:
     from .offline import OfflineAgent
 
+    check_settings(settings)
     offline = await OfflineAgent.build(connector, settings)
     if settings.agent == "claude":
-        raise SystemExit("SHOPDESK_AGENT=claude is not available yet; use offline")
+        from .claude import ClaudeAgent
+
+        return await ClaudeAgent.build(settings, connector, offline)
     return offline

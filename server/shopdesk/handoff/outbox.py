@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .. import protocol
 from ..conversations import ConversationService, conversation_channel
+from ..fanout import INBOX
 from ..db.models import Conversation, Handoff, Message, OutboxComment, utcnow
 from .desk import HandoffCase, OpenedTicket, TicketDesk, TranscriptLine
 
@@ -106,6 +107,8 @@ class OutboxWorker:
         log.info("outbox.ticket_opened", conversation=case.conversation_id, ticket=ticket.id)
         frame = protocol.handoff(case.reason, ticket.id, text)
         await self.conversations.hub.publish(conversation_channel(case.conversation_id), {"frame": frame})
+        await self.conversations.hub.publish(INBOX, {"kind": "ticket", "conversation": case.conversation_id,
+                                                     "ticket": ticket.id})
 
     async def _deliver_comment(self, comment_id: int) -> None:
         async with self.sessions() as db:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import structlog
@@ -105,10 +105,11 @@ class _Transient(Exception):
     """One attempt failed in a way worth another attempt (internal to the retry loop)."""
 
     def __init__(self, status: int | None, error: str, description: str,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, *, unclear: bool) -> None:
         super().__init__(f"{status} {error}: {description}")
         self.status, self.error, self.description = status, error, description
         self.retry_after = retry_after
+        self.unclear = unclear  # the request may have been carried out
 
 
 # --- results --------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class ZendeskClient:
             timeout=httpx.Timeout(timeout), transport=transport,
         )
 
-    async def __aenter__(self) -> ZendeskClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -181,18 +182,13 @@ class ZendeskClient:
         """POST /api/v2/tickets.json. ``ticket`` is the inner object (``build_ticket``'s
         result); an already wrapped ``{"ticket": {...}}`` is accepted as well."""
         body = dict(ticket) if set(ticket) == {"ticket"} else {"ticket": dict(ticket)}
-        replayed_after_unclear = False
-
-        def note_unclear(exc: _Transient) -> None:
-            nonlocal replayed_after_unclear
-            replayed_after_unclear = True
-
-        response = await self._request("POST", "/api/v2/tickets.json", json=body,
-                                       headers={"Idempotency-Key": idempotency_key},
-                                       on_transient=note_unclear)
+        response, failures = await self._call("POST", "/api/v2/tickets.json", json=body,
+                                              headers={"Idempotency-Key": idempotency_key})
         lookup = response.headers.get("x-idempotency-lookup", "").lower()
-        # A hit that answers our own earlier, unanswered attempt is still our creation.
-        created = lookup == "miss" or (lookup == "hit" and replayed_after_unclear)
+        # A hit that answers our own earlier attempt of this call (one that may have
+        # reached Zendesk but got no answer) replays *our* creation: still new to us.
+        # No header at all means no lookup was made, so the 201 is a new ticket.
+        created = lookup != "hit" or any(f.unclear for f in failures)
         ticket_json = _json(response)["ticket"]
         log.info("zendesk.ticket", ticket=ticket_json.get("id"), lookup=lookup, created=created)
         return ZendeskTicket.from_json(ticket_json, created=created)
@@ -235,9 +231,16 @@ class ZendeskClient:
     # -- one request with retries --
 
     async def _request(self, method: str, url: str, *, json: Any = None,
-                       params: Mapping[str, str] | None = None,
-                       headers: Mapping[str, str] | None = None,
-                       on_transient: Any = None) -> httpx.Response:
+                       params: Mapping[str, str] | None = None) -> httpx.Response:
+        response, _ = await self._call(method, url, json=json, params=params)
+        return response
+
+    async def _call(self, method: str, url: str, *, json: Any = None,
+                    params: Mapping[str, str] | None = None,
+                    headers: Mapping[str, str] | None = None,
+                    ) -> tuple[httpx.Response, list[_Transient]]:
+        """The response, and the failed attempts before it."""
+        failures: list[_Transient] = []
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts), wait=self._wait,
             retry=retry_if_exception_type(_Transient), reraise=True,
@@ -245,13 +248,16 @@ class ZendeskClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    if attempt.retry_state.attempt_number > 1 and on_transient is not None:
-                        on_transient(attempt.retry_state.outcome.exception())  # type: ignore[union-attr]
-                    return await self._attempt(method, url, json=json, params=params,
-                                               headers=headers)
+                    try:
+                        response = await self._attempt(method, url, json=json, params=params,
+                                                       headers=headers)
+                    except _Transient as exc:
+                        failures.append(exc)
+                        raise
+                    return response, failures
         except _Transient as exc:
             raise ZendeskUnavailable(exc.status, exc.error,
-                                     f"{exc.description} (after {self.max_attempts} attempts)",
+                                     f"{exc.description} (after {len(failures)} attempts)",
                                      exc.retry_after) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -261,12 +267,12 @@ class ZendeskClient:
         try:
             response = await self._http.request(method, url, json=json, params=params,
                                                 headers=headers)
-        except httpx.TimeoutException as exc:
-            log.warning("zendesk.timeout", method=method, url=url)
-            raise _Transient(None, "Timeout", type(exc).__name__) from exc
-        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            log.warning("zendesk.network_error", method=method, url=url, error=repr(exc))
-            raise _Transient(None, "NetworkError", repr(exc)) from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            # Connecting failed: Zendesk never saw the request. Anything later: it may have.
+            unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            log.warning("zendesk.transport_error", method=method, url=url, error=repr(exc))
+            raise _Transient(None, type(exc).__name__, str(exc) or repr(exc),
+                             unclear=not unsent) from exc
         status = response.status_code
         if status < 400:
             return response
@@ -278,7 +284,7 @@ class ZendeskClient:
                         retry_after=retry_after)
             if retry_after is not None and retry_after > self.max_retry_after:
                 raise ZendeskUnavailable(status, error, description, retry_after)
-            raise _Transient(status, error, description, retry_after)
+            raise _Transient(status, error, description, retry_after, unclear=status != 429)
         if status == 401:
             raise ZendeskAuthError(status, error, description)
         if status == 404:
@@ -373,7 +379,7 @@ def build_ticket(*, conversation_id: str, reason: str, scenario: str | None,
         local = re.sub(r"[^A-Za-z0-9._-]", "-", conversation_id)[:60] or short
         requester = {"name": (name or f"Chat visitor {short}").strip()[:255],
                      "email": f"chat-{local}@{placeholder_domain}"}
-    body = " ".join(last_message.split()) and last_message.strip()
+    body = last_message.strip()
     subject = ticket_subject(scenario, first_message)
     tags = ["shopdesk", *(_tag(t) for t in (scenario, reason, *extra_tags) if t)]
     return {

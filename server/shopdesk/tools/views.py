@@ -26,6 +26,7 @@ async def line_views(ctx: ToolContext, order: Order) -> list[dict[str, Any]]:
             "color": variant.color if variant else None,
             "quantity": line.quantity,
             "paid": order.paid_for([line.sku]),
+            "restock_date": variant.restock_date if variant and variant.stock == 0 else None,
         })
     return views
 

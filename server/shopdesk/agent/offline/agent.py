@@ -55,14 +55,14 @@ STATUS_KEYS = {"order_status": "status_order", "delivery_delay": "status_order",
 # What a short follow-up may give to continue the scenario answered last.
 FOLLOW_UP_SLOTS = {"discount_code": ["code"], "gift_card": ["code"],
                    "size_advice": ["product", "measurements"], "stock_availability": ["product", "size"],
-                   "product_info": ["product"]}
+                   "product_info": ["product"], "return_policy": ["product"]}
 
 # The slots each scenario can make use of: a code says nothing to a newsletter question.
 USES: dict[str, set[str]] = {
     "discount_code": {"code"}, "gift_card": {"code"}, "size_advice": {"product", "measurements"},
     "stock_availability": {"product", "size"}, "product_info": {"product"},
     "product_defect": {"product"}, "exchange": {"product", "size"}, "change_order": {"product", "size"},
-    "return_request": {"product"},
+    "return_request": {"product"}, "return_policy": {"product"},
 }
 
 RELATIVE_SIZE = [
@@ -200,7 +200,10 @@ class OfflineAgent:
             return Outcome("greeting", {"thanks": _is_thanks(t.text)}), scenario
         if scenario in FACT_SCENARIOS:
             faq = self.faq.best(t.text, minimum=0.2) if scenario == "store_info" else None
-            return await shop.store_facts(t, scenario, faq[0] if faq else None), scenario
+            outcome = await shop.store_facts(t, scenario, faq[0] if faq else None)
+            if scenario == "return_policy" and st.items:  # "can I return this one?"
+                outcome.data["p"] = (await t.tool("product_info", product=st.items[-1])).data
+            return outcome, scenario
         handler = ORDER_SCENARIOS.get(scenario) or SHOP_SCENARIOS.get(scenario)
         if handler is None:
             return Outcome("handoff", handoff="low_confidence"), scenario

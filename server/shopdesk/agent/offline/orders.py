@@ -65,25 +65,39 @@ async def order_status(t: TurnContext, scenario: str = "order_status") -> Outcom
     if isinstance(order, Outcome):
         return order
     t.status.append(order.number)
-    result = await t.tool("order_status", number=order.number)
-    view = result.data
-    policy = _policy_case(view, scenario)
+    named, view = await _order_lines(t, order)
+    policy = _policy_case(view, scenario, named)
     if policy:
         return Outcome("handoff", {"why": policy}, handoff="policy")
     quick = ["track_parcel"] if any(f["tracking_url"] for f in view["fulfillments"]) else []
     return Outcome(scenario, {"o": view}, quick=quick)
 
 
-def _policy_case(view: dict[str, Any], scenario: str) -> str | None:
+def _policy_case(view: dict[str, Any], scenario: str, named: list[dict[str, Any]]) -> str | None:
     """Parcels the store keeps for people (support policy, 'policy' reason)."""
     for f in view["fulfillments"]:
         if f["status"] in ("exception", "returned_to_sender"):
             return f["status"]
         if f["late_for_person"]:
             return "late"
-        if scenario == "parcel_not_received" and f["status"] == "delivered":
-            return "delivered_not_received"
+    if scenario == "parcel_not_received" and _missing_was_delivered(view, named):
+        return "delivered_not_received"
     return None
+
+
+def _missing_was_delivered(view: dict[str, Any], named: list[dict[str, Any]]) -> bool:
+    """A parcel marked delivered holds what the shopper misses.
+
+    With items named, it is about those; without, a delivered parcel explains the
+    complaint only when nothing else of the order is still on its way or unshipped.
+    """
+    delivered = [f for f in view["fulfillments"] if f["status"] == "delivered"]
+    if not delivered:
+        return False
+    titles = {title for f in delivered for title in f["contents"]}
+    if named and len(named) < len(view["lines"]):
+        return any(ln["title"] in titles for ln in named)
+    return not view["unshipped"] and len(delivered) == len(view["fulfillments"])
 
 
 async def cancel(t: TurnContext) -> Outcome:
@@ -274,7 +288,7 @@ async def product_defect(t: TurnContext) -> Outcome:
     st = t.state
     # A fault that matches none of the named product's known defects needs a person, and
     # telling that needs no order data, so no verification first.
-    if st.items and not st.order and not st.order_number:
+    if st.items and not st.order and not st.order_number and t.understanding.entities.defect_words:
         product = await t.tools.connector.product(st.items[0])
         from ...tools.returns import matches_keyword
         described = st.first_text or t.text

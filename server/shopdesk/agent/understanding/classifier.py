@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize_scalar
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extractOne
+from scipy.optimize import minimize_scalar
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
@@ -149,19 +149,32 @@ def _fit_temperature(scores: Floats, truth: NDArray[np.intp]) -> float:
     return float(np.exp(best.x))
 
 
+def _positive_words() -> set[str]:
+    """AFINN's words of positive sentiment, Danish and English: thanks and praise."""
+    from .signals import _afinn  # loaded once, shared with the sentiment score
+
+    words: set[str] = set()
+    for lang in ("da", "en"):
+        table: dict[str, float] = _afinn(lang)._dict  # the word list; no public accessor
+        words |= {skeleton(w) for w, score in table.items() if score > 0 and " " not in w}
+    return words
+
+
 class SmallTalk:
     """Whether a message is nothing but greeting, thanks and goodbye words.
 
-    The words are the catalogue's greeting examples plus the lexicon's ``small_talk``;
-    a word one letter off a known one of four letters or more ("hjælpn") still counts, and
+    The words are the catalogue's greeting examples, the lexicon's ``small_talk`` and the
+    positive words of AFINN's Danish and English lists ("lovely", "dejligt", "haha");
+    a word of four letters or more one letter off a known one ("hjælpn", "hejj") still counts, and
     so does a capitalised word inside a sentence (a name: "tak Anna").
     """
 
     def __init__(self, examples: list[str]) -> None:
         vocabulary = {w for text in examples for w in _LETTER_WORD.findall(skeleton(text))}
         vocabulary |= {skeleton(w) for w in lexicon().small_talk}
+        vocabulary |= _positive_words()
         self._words = frozenset(vocabulary)
-        self._long = sorted(w for w in vocabulary if len(w) >= 4)
+        self._near = sorted(w for w in vocabulary if len(w) >= 3)
 
     def __call__(self, text: str) -> bool:
         for m in _LETTER_WORD.finditer(text):
@@ -179,7 +192,7 @@ class SmallTalk:
             if key in self._words:
                 continue
             if len(key) >= 4 and extractOne(
-                key, self._long, scorer=Levenshtein.distance, score_cutoff=1
+                key, self._near, scorer=Levenshtein.distance, score_cutoff=1
             ):
                 continue
             return False

@@ -33,7 +33,7 @@ class Lexicon:
     acronyms: frozenset[str]  # capitals that are neither codes nor shouting
     small_talk: frozenset[str]  # the words of a pure greeting, thanks or goodbye
     code_followers: frozenset[str]  # words after "koden"/"the code" that are no code
-    product_suffix_stop: frozenset[str]  # compound tails that are everyday words
+    product_word_stop: frozenset[str]  # title words and compound tails that name nothing alone
 
 
 def _words(value: Any) -> list[str]:
@@ -65,5 +65,5 @@ def lexicon() -> Lexicon:
         acronyms=frozenset(_words(raw["acronyms"])),
         small_talk=frozenset(_words(raw.get("small_talk", []))),
         code_followers=frozenset(_words(raw.get("code_followers", []))),
-        product_suffix_stop=frozenset(_words(raw.get("product_suffix_stop", []))),
+        product_word_stop=frozenset(_words(raw.get("product_word_stop", []))),
     )

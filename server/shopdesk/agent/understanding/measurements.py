@@ -99,7 +99,8 @@ _BARE_SIZE_BEFORE = re.compile(
 _NOT_A_SIZE_AFTER = re.compile(
     r"^\s*(?:dages|dagen|døgn|ugers|dage|dag|days|day|år|aar|years|year|yo|timer|hours|min|minutter|minutes|kr|dkk|stk|pcs"
     r"|%|procent|percent|grader|degrees|følgere|followers|gange|times|x|cm|kg|mm|m|euro|eur|kroner"
-    r"|uger|weeks|måneder|months|sek|sekunder|seconds|km|personer|people)\b",
+    r"|uger|weeks|måneder|months|sek|sekunder|seconds|km|personer|people|euros|pieces|units|items"
+    r"|varer|styk|styks|par|pairs|timers|minutes|mins)\b",
     re.IGNORECASE,
 )
 _USUAL_CUE = r"(?:normally|usually|normalt|plejer(?:\s+at)?|typically|always|altid|generally|oftest|mostly|til\s+daglig|som\s+regel)"

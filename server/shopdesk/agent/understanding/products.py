@@ -163,8 +163,12 @@ class ProductIndex:
         self._lengths = np.array([len(w) for w in vocabulary])
         self._cutoffs = np.array([_cutoff(len(w)) for w in vocabulary])
         self._long_words = [j for j, w in enumerate(vocabulary) if len(w) >= 4]
+        everyday = {skeleton(w) for w in lexicon().product_word_stop}
         self._unique = np.array(
-            [df[w] == 1 and len(w) >= 4 and not w.isdigit() for w in vocabulary]
+            [
+                df[w] == 1 and len(w) >= 4 and not w.isdigit() and w not in everyday
+                for w in vocabulary
+            ]
         )
         self._tails = self._tail_table(rows, vocabulary)
 
@@ -177,7 +181,7 @@ class ProductIndex:
         "skjorte" -> [column of "oxfordskjorte"] when no other product's title has a word
         that is or ends in "skjorte"; tails that are everyday words ("kort", "over") are left out.
         """
-        stop = {skeleton(w) for w in lexicon().product_suffix_stop}
+        stop = {skeleton(w) for w in lexicon().product_word_stop}
         word_products: dict[str, set[str]] = {}
         for pid, _, words in rows:
             for w in words:
@@ -187,7 +191,7 @@ class ProductIndex:
         for j, word in enumerate(vocabulary):
             if word.isdigit():
                 continue
-            for start in range(0, len(word) - MIN_TAIL + 1):
+            for start in range(len(word) - MIN_TAIL + 1):
                 if 0 < start < MIN_HEAD:
                     continue
                 tail = word[start:]
@@ -244,8 +248,7 @@ class ProductIndex:
             for word in words:
                 for form in _forms(word):
                     for j in self._tails.get(form, ()):
-                        if quality[j] < TAIL_QUALITY:
-                            quality[j] = TAIL_QUALITY
+                        quality[j] = max(quality[j], TAIL_QUALITY)
                         tail_hit[j] = True
         coverage = self._weights @ quality
         unique_hit = (
