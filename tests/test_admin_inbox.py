@@ -244,6 +244,8 @@ def test_the_live_socket_brings_new_shopper_messages_and_handovers(client):
         event = live.receive_json()
         assert event["kind"] == "handoff" and event["conversation"] == conversation_id
         assert event["reason"] == "customer_request"
+        event = live.receive_json()  # the ticket number, once the desk has it
+        assert event["kind"] == "ticket" and event["conversation"] == conversation_id
         ws.send_json({"type": "message", "id": "m2", "text": "<b>still</b> here"})
         event = live.receive_json()
         assert event["kind"] == "message" and event["role"] == "shopper"

@@ -388,9 +388,6 @@ def test_greetings_get_a_short_answer(shop, lang, text):
 
 # --------------------------------------------------------------------------- formatting bugs
 
-@pytest.mark.xfail(strict=True, reason="product bug: templates/replies (product_info, shipping_info) put a "
-                   "full stop after an amount ending in 'kr.' ('899 kr..') and join the FAQ answer or the "
-                   "next line without a space ('499 DKK.We ship', 'mulesing-free.Care:')")
 @pytest.mark.parametrize("lang,text", [("da", "hvad koster skagen sweateren?"), ("da", "hvad koster fragt?"),
                                        ("en", "how much is shipping and how long does it take?")])
 def test_replies_have_no_doubled_or_glued_full_stops(shop, lang, text):
@@ -523,19 +520,12 @@ def test_low_confidence_after_one_clarifying_question(shop, lang, messages):
     assert_handoff(end, "low_confidence")
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a vague opener is classified 'other' with high "
-                   "confidence and agent/offline/agent.py _decide hands it over (low_confidence) at once, "
-                   "without the one clarifying question the policy asks for")
 @pytest.mark.parametrize("lang,text", [("en", "can you help me?"), ("en", "I have a question"),
                                        ("da", "jeg har et spørgsmål"), ("da", "hjælp")])
 def test_a_vague_opener_gets_a_clarifying_question_first(shop, lang, text):
     assert "?" in reply_text(converse(shop, text, lang=lang)[-1])
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: thanks the classifier calls a greeting ('thanks a lot', "
-                   "'tusind tak') fail agent/offline/agent.py _only_greeting (words like 'lot', 'tusind' are "
-                   "not in GREETING_WORDS), so they get a clarifying question and a second thanks is "
-                   "handed over as low_confidence")
 @pytest.mark.parametrize("lang,messages", [("en", ["thanks a lot", "thank you so much!"]),
                                            ("da", ["tusind tak", "tusind tak for hjælpen"])])
 def test_thanks_never_hand_over(shop, lang, messages):
@@ -543,9 +533,6 @@ def test_thanks_never_hand_over(shop, lang, messages):
         assert "?" not in reply_text(frame) or len(reply_text(frame)) < 80
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a refund request over the limit for an unknown "
-                   "defect is handed over as unknown_defect; the policy puts amount_over_limit first "
-                   "(agent/offline/orders.py product_defect never weighs the value of a wanted refund)")
 def test_refund_over_the_limit_wins_over_unknown_defect(shop):
     end = converse(shop, "the lining of my wool coat from order 1017 is torn, I want a refund. mikkel@example.dk")[-1]
     assert_handoff(end, "amount_over_limit")
@@ -563,8 +550,6 @@ def test_known_defect_in_everyday_words(shop, lang, text, fact):
     assert fact in reply_text(converse(shop, text, lang=lang)[-1])
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a bare email as the first message is classified "
-                   "newsletter_unsubscribe and the agent unsubscribes that address without being asked")
 def test_a_bare_email_does_not_unsubscribe_anyone(shop):
     reply = reply_text(converse(shop, "anna@example.dk")[-1])
     assert asyncio.run(shop.connector.customer_by_email("anna@example.dk")).newsletter is True

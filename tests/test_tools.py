@@ -344,9 +344,6 @@ async def test_a_line_not_on_the_order_is_not_found():
     assert result.code == "not_found"
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: FixtureConnector.create_return (store/fixture.py) numbers "
-                   "returns from a counter starting at 1, ignoring the order's existing returns, so the "
-                   "new return on 1014 gets R1014-1 again")
 async def test_a_new_return_number_never_repeats_one_on_the_order():
     # 1014 already has R1014-1 (label sent); its T-shirt is still inside the window.
     connector = make_connector()
@@ -357,8 +354,6 @@ async def test_a_new_return_number_never_repeats_one_on_the_order():
     assert len(rmas) == len(set(rmas)) == 2, rmas
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: create_return accepts a line whose return was "
-                   "already received and refunded (1015's beanie), so the money would go back twice")
 async def test_a_line_already_returned_and_refunded_cannot_be_returned_again():
     connector = make_connector()
     ctx = await ctx_for(connector, verified=("1015",))
@@ -693,9 +688,6 @@ async def test_size_offset_is_clamped_at_the_ends_of_the_chart(offset, args, exp
     assert result.ok and result.data["size"] == expected
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: recommend_size clamps to the size chart, not to the "
-                   "sizes the product is made in, so it recommends XS/XXL/46 for products sold in "
-                   "S-XL or 37-45")
 @pytest.mark.parametrize("product,args", [
     ("p102", {"usual": "XL"}),                       # Oxford shirt (S-XL), runs small -> chart XXL
     ("p101", {"measurements": {"chest": 84}}),       # T-shirt (S-XL), chart XS
@@ -774,17 +766,12 @@ async def test_a_fault_matching_no_known_defect_is_unknown(product, description)
     assert result.code == "unknown_defect" and "remedy" not in result.data
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: matches_keyword (tools/returns.py) misses English "
-                   "inflections of the keyword 'pilling': 'pills' and 'pilled' are not prefixes of it")
 @pytest.mark.parametrize("description", ["the sweater pills after a week", "it pilled after two washes"])
 async def test_known_defect_matches_english_verb_forms(description):
     result = await defect("p103", description)
     assert result.ok and result.data["remedy"] == "replacement"
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: matches_keyword (tools/returns.py) matches a keyword "
-                   "at any word start, so 'knapt' (barely) matches 'knap' and 'handled' matches 'handle': "
-                   "a different fault gets the known defect's remedy instead of unknown_defect")
 @pytest.mark.parametrize("product,description", [
     ("p102", "farven er falmet, selvom skjorten knapt er brugt"),
     ("p112", "I handled it gently but the colour ran in the wash"),
@@ -873,9 +860,6 @@ async def test_refusals_are_audited_with_their_reason():
         ("check_discount", None, "expired"), ("order_status", "1003", "not_verified")]
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: the not_found branches of product_info, stock, "
-                   "recommend_size and report_defect return without ctx.record, so those calls are "
-                   "missing from the audit trail (tools/base.py promises every call is audited)")
 @pytest.mark.parametrize("name,args", [
     ("product_info", {"product": "nope"}),
     ("stock", {"product": "nope"}),

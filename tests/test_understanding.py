@@ -322,6 +322,148 @@ HELD_OUT: list[tuple[str, str]] = [
 ]
 
 
+# Weak spots found in integration, written apart from the catalogue (different wording):
+# each is (message, the classes that are right for it).
+_NOT_RECEIVED = {"parcel_not_received", "order_status"}
+_NOT_ARRIVED = _NOT_RECEIVED | {"delivery_delay"}
+WEAK_SPOTS: list[tuple[str, set[str]]] = [
+    # 1a "not received" without an order number: a parcel question, not a refund
+    ("har ikke modtaget min taske endnu", _NOT_RECEIVED),
+    ("jeg har endnu ikke fået de bukser jeg bestilte", _NOT_RECEIVED),
+    ("mine sneakers er ikke modtaget endnu", _NOT_RECEIVED),
+    ("har stadig ikk modtaget min skjorte", _NOT_RECEIVED),
+    ("har ikke faaet noget fra jer endnu", _NOT_RECEIVED),
+    ("jeg har ikke modtaget min hue", _NOT_RECEIVED),
+    ("I haven't received my bag yet", _NOT_RECEIVED),
+    ("still haven't got the trousers I ordered", _NOT_RECEIVED),
+    ("not received my shirt yet", _NOT_RECEIVED),
+    ("havent recieved anything from you yet", _NOT_RECEIVED),
+    ("i didnt get my beanie", _NOT_RECEIVED),
+    ("my order never reached me", _NOT_RECEIVED),
+    ("min frakke er ikke kommet endnu", _NOT_ARRIVED),
+    ("the boots havent arrived yet", _NOT_ARRIVED),
+    # 1b money for a return already sent: refund_status
+    ("Har I sendt pengene retur for de støvler jeg returnerede?", {"refund_status"}),
+    ("er pengene for de bukser jeg sendte retur blevet sat ind?", {"refund_status"}),
+    ("hvad sker der med min retur af jakken", {"refund_status"}),
+    ("har i modtaget de sko jeg returnerede, og er pengene sendt", {"refund_status"}),
+    ("jeg sendte kjolen tilbage, hvornår er pengene på kontoen", {"refund_status"}),
+    ("min returnering, hvordan står det til med den?", {"refund_status"}),
+    ("have you sent my money back for the boots I returned?", {"refund_status"}),
+    ("when will I be refunded for the trousers I sent back", {"refund_status"}),
+    ("what's happening with the return I sent last week", {"refund_status"}),
+    ("did the money for my returned jacket go out yet", {"refund_status"}),
+    ("I returned two shirts, where's my money", {"refund_status"}),
+    ("has my returned parcel been refunded", {"refund_status"}),
+    # 1c material and price: product_info
+    ("er den lavet af ægte kashmir? og hvad koster den", {"product_info"}),
+    ("hvad er tasken lavet af", {"product_info"}),
+    ("er det ægte læder på skoene", {"product_info"}),
+    ("hvad koster sweateren", {"product_info"}),
+    ("er jakken i ren bomuld", {"product_info"}),
+    ("hvilket materiale er huen af", {"product_info"}),
+    ("is this genuine silk? and what's the price", {"product_info"}),
+    ("what is the bag made out of", {"product_info"}),
+    ("are these real leather", {"product_info"}),
+    ("what's the cost of the sweater", {"product_info"}),
+    ("is the jacket pure cotton", {"product_info"}),
+    ("what material is the beanie", {"product_info"}),
+    # 1d a code that does not work: discount_code
+    ("JULEGAVE15 virker ikke", {"discount_code"}),
+    ("koden virker ikk", {"discount_code"}),
+    ("rabatkoden bliver afvist", {"discount_code"}),
+    ("rabatkoden gik ikke igennem ved kassen", {"discount_code"}),
+    ("koden jeg fik på mail bliver ikke godtaget", {"discount_code"}),
+    ("SAVE15 isn't working", {"discount_code"}),
+    ("the code won't work", {"discount_code"}),
+    ("discount code got rejected at checkout", {"discount_code"}),
+    ("my voucher code isnt accepted", {"discount_code"}),
+    ("promo code fails when I check out", {"discount_code"}),
+    # 1e a payment that went wrong: payment_problem
+    (
+        "jeg prøvede at betale med dankort men noget gik galt, kommer ordren stadig?",
+        {"payment_problem"},
+    ),
+    ("betalingen i mobilepay fejlede, er min ordre gået igennem", {"payment_problem"}),
+    ("jeg forsøgte med klarna men fik en fejl", {"payment_problem"}),
+    ("noget gik galt under betalingen med paypal", {"payment_problem"}),
+    (
+        "I tried to pay with klarna but something went wrong, will my order still arrive?",
+        {"payment_problem"},
+    ),
+    ("paying with mobilepay failed, is the order placed", {"payment_problem"}),
+    ("tried to check out with paypal and got an error", {"payment_problem"}),
+    ("something went wrong when paying by card, did it go through?", {"payment_problem"}),
+    # 1f gift wrapping: store_info, not gift_card
+    ("kan I gavepakke den", {"store_info"}),
+    ("tilbyder I at pakke ind som gave?", {"store_info"}),
+    ("er der mulighed for gaveindpakning", {"store_info"}),
+    ("kan jeg få den gaveindpakket", {"store_info"}),
+    ("do you offer gift wrapping", {"store_info"}),
+    ("could you wrap it up as a present", {"store_info"}),
+    ("is there a gift wrap option", {"store_info"}),
+    ("can I get it in gift packaging", {"store_info"}),
+    # 1g damage described, product named, no order: product_defect
+    ("foret i min jakke er revnet", {"product_defect"}),
+    ("sømmen er gået op på bukserne", {"product_defect"}),
+    ("en knap faldt af skjorten", {"product_defect"}),
+    ("lynlåsen på kjolen er gået i stykker", {"product_defect"}),
+    ("sålen løsner sig", {"product_defect"}),
+    ("trøjen smitter af", {"product_defect"}),
+    ("hanken er revet af tasken", {"product_defect"}),
+    ("the lining of my jacket has ripped", {"product_defect"}),
+    ("the seam came undone on the trousers", {"product_defect"}),
+    ("one of the buttons fell off", {"product_defect"}),
+    ("the zipper on the dress is broken", {"product_defect"}),
+    ("the sole is coming loose", {"product_defect"}),
+    ("the sweater's colour rubs off on my skin", {"product_defect"}),
+    ("the handle tore off the bag", {"product_defect"}),
+    # 1i out of scope though shop words appear: other
+    ("er I ved at ansætte?", {"other"}),
+    ("søger i sælgere til butikken", {"other"}),
+    ("har i en praktikplads til mig", {"other"}),
+    ("hvordan bliver vejret på lørdag", {"other"}),
+    ("kan du anbefale en skrædder i aarhus", {"other"}),
+    ("hvor kan man få repareret en taske", {"other"}),
+    ("fortæl mig en vittighed", {"other"}),
+    ("hvad synes du om statsministeren", {"other"}),
+    ("are you hiring right now", {"other"}),
+    ("do you offer internships", {"other"}),
+    ("what's the forecast for tomorrow", {"other"}),
+    ("know any good tailors in copenhagen?", {"other"}),
+    ("where can I get my boots resoled", {"other"}),
+    ("can you recommend a good restaurant nearby", {"other"}),
+    ("tell me something funny", {"other"}),
+    ("what do you think about the president", {"other"}),
+]
+# Vague: nothing to act on. Low confidence or `other`, never a greeting.
+VAGUE = [
+    "hej, jeg har lige et par spørgsmål",
+    "du ved, det der",
+    "det virker bare ikke",
+    "hvad med det andet jeg spurgte om",
+    "jeg skrev til jer om det forleden",
+    "I have a question about the thing from last time",
+    "the thing doesn't work",
+    "hello, got a question for you",
+    "you know what I'm talking about",
+    "something isn't right",
+    "it's about the last thing",
+    "hej jeg har et spørgsmål",
+    "du ved godt hvad jeg mener",
+]
+# Greetings are only greetings, thanks and goodbyes.
+PURE_GREETINGS = [
+    "hej",
+    "hi there",
+    "tak for hjælpen",
+    "thanks!",
+    "tusind tak for det",
+    "bye for now",
+    "hejsa, godmorgen",
+]
+
+
 def _product(
     pid: str,
     en: str,
@@ -389,7 +531,8 @@ def test_catalogue_has_every_scenario_with_examples_in_both_languages() -> None:
 
 def test_held_out_messages_are_not_catalogue_examples() -> None:
     seen = {skeleton(t).strip(" ?!.") for t in load_catalogue().training_pairs()[0]}
-    overlap = [text for text, _ in HELD_OUT if skeleton(text).strip(" ?!.") in seen]
+    written = [text for text, _ in HELD_OUT] + [text for text, _ in WEAK_SPOTS] + VAGUE
+    overlap = [text for text in written if skeleton(text).strip(" ?!.") in seen]
     assert overlap == []
 
 
@@ -446,6 +589,45 @@ def test_each_language_is_classified_well_on_its_own(
 def test_the_right_class_is_almost_always_in_the_top3(classifier: ScenarioClassifier) -> None:
     hits = sum(label in [s for s, _ in classifier.predict(t).top3] for t, label in HELD_OUT)
     assert hits / len(HELD_OUT) >= 0.97
+
+
+def test_weak_spots_found_in_integration_are_classified_right(
+    classifier: ScenarioClassifier,
+) -> None:
+    wrong = [
+        (text, sorted(right), classifier.predict(text).top3)
+        for text, right in WEAK_SPOTS
+        if classifier.predict(text).scenario not in right
+    ]
+    assert 1 - len(wrong) / len(WEAK_SPOTS) >= 0.93, wrong
+
+
+@pytest.mark.parametrize("text", VAGUE)
+def test_a_vague_message_is_not_understood_with_confidence(
+    classifier: ScenarioClassifier, text: str
+) -> None:
+    prediction = classifier.predict(text)
+    assert prediction.scenario != "greeting", prediction.top3
+    assert prediction.scenario == "other" or prediction.confidence < 0.45, prediction.top3
+
+
+@pytest.mark.parametrize("text", PURE_GREETINGS)
+def test_pure_greetings_and_thanks_are_greetings(classifier: ScenarioClassifier, text: str) -> None:
+    assert classifier.predict(text).scenario == "greeting"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kender du en god skrædder",
+        "hej, kan du anbefale en frisør",
+        "hello, I need help with something",
+    ],
+)
+def test_a_greeting_word_does_not_make_a_question_a_greeting(
+    classifier: ScenarioClassifier, text: str
+) -> None:
+    assert classifier.predict(text).scenario != "greeting"
 
 
 @pytest.mark.parametrize(
@@ -646,6 +828,18 @@ def test_measurements(
         ("a small problem with my order", [], None),
         ("returret 30 dage?", [], None),
         ("it's 26/11 today", [], None),  # a date, not waist/length
+        # a wanted size as a bare number after a wish
+        ("jeg vil hellere have 40", ["40"], None),
+        ("I'd rather have a 40", ["40"], None),
+        ("kan jeg få dem i en 40", ["40"], None),
+        ("have you got them in 42?", ["42"], None),
+        ("størrelse 40 tak", ["40"], None),
+        ("do you have a size 39", ["39"], None),
+        ("har i en str. 38", ["38"], None),
+        ("jeg foretrækker 41", ["41"], None),
+        ("can I swap to 44", ["44"], None),
+        ("returretten er 30 dages", [], None),
+        ("I have 30 days, right?", [], None),
     ],
 )
 def test_sizes_and_usual_size(
@@ -657,6 +851,12 @@ def test_sizes_and_usual_size(
 
 def test_wanted_sizes_leave_out_the_usual_one(extractor: EntityExtractor) -> None:
     assert extractor.extract("I usually wear M but want it in L").wanted_sizes == ["L"]
+    e = extractor.extract("jeg bruger normalt 39 men vil hellere have 40")
+    assert (e.usual_size, e.wanted_sizes) == ("39", ["40"])
+    assert extractor.extract("the 39 is too small, I'd rather have a 40").wanted_sizes == [
+        "39",
+        "40",
+    ]
 
 
 # --- entities: products, colours, codes, defects ---------------------------------------------
@@ -682,6 +882,56 @@ def test_products_are_found_by_partial_and_misspelt_names(
 ) -> None:
     matches = extractor.extract(text).products
     assert matches and matches[0].product_id == product
+
+
+COMPOUND_STORE = [
+    _product("k1", "Summer dress", "Sommerkjole"),
+    _product("k2", "Oxford shirt", "Oxfordskjorte"),
+    _product("k3", "Winter boots", "Vinterstøvler", sizes=("40", "41")),
+    _product("k4", "Hooded sweatshirt", "Hættetrøje"),
+    _product("k5", "Cable-knit cardigan", "Kabelstrikket cardigan"),
+    _product("k6", "Gift card", "Gavekort", sizes=()),
+    _product("k7", "Rain jacket", "Regnjakke"),
+    _product("k8", "Quilted jacket", "Quiltet jakke"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        ("kjolen er for kort", "k1"),
+        ("hvad er skjorten lavet af", "k2"),
+        ("har i støvlerne i 41", "k3"),
+        ("stovlerne er utætte", "k3"),  # no æøå
+        ("trøjen fnuller", "k4"),
+        ("er cardiganen på lager", "k5"),  # an ending the stem misses
+    ],
+)
+def test_a_definite_or_plural_word_names_the_one_compound_title_it_ends(
+    text: str, product: str
+) -> None:
+    matches = EntityExtractor(COMPOUND_STORE).extract(text).products
+    assert matches and matches[0].product_id == product, matches
+
+
+def test_compound_tails_name_nothing_when_several_products_share_them() -> None:
+    store = EntityExtractor(COMPOUND_STORE)
+    assert store.extract("jakken er for lille").products == []  # two jackets
+    assert store.extract("den er for kort").products == []  # "kort" is a word, not "Gavekort"
+    assert store.extract("jeg vil gerne vide hvornår den kommer").products == []
+    two_dresses = EntityExtractor(
+        [_product("d1", "Summer dress", "Sommerkjole"), _product("d2", "Knit dress", "Strikkjole")]
+    )
+    assert two_dresses.extract("kjolen").products == []
+    assert [m.product_id for m in two_dresses.extract("strikkjolen").products] == ["d2"]
+
+
+def test_shirt_coat_and_boots_are_found_by_their_danish_definite_forms(
+    extractor: EntityExtractor,
+) -> None:
+    assert [m.product_id for m in extractor.extract("skjorten er for stor").products] == ["p4"]
+    assert [m.product_id for m in extractor.extract("frakken").products] == ["p3"]
+    assert [m.product_id for m in extractor.extract("støvlerne").products] == ["p5"]
 
 
 @pytest.mark.parametrize(
@@ -736,6 +986,21 @@ def test_colours_map_to_english_names(
         ("W32 L34 i sort", []),
         ("GLS siger den er LEVERET", []),
         ("ordre 1042", []),
+        ("koden JULEGAVE15 virker ikke", ["JULEGAVE15"]),  # not the date "jul 15"
+        ("the code Summer20 isn't working", ["SUMMER20"]),
+        ("tried welcome10 but nothing happened", ["WELCOME10"]),
+        ("rabatkoden sommersalg virker ikke", ["SOMMERSALG"]),  # letters only, right after "koden"
+        ("the code freeship won't apply", ["FREESHIP"]),
+        ("promo code 'Spring' gives no discount", ["SPRING"]),
+        ("rabatkoden: blackweek", ["BLACKWEEK"]),
+        ("koden virker ikke", []),
+        ("the code expired", []),
+        ("the code isn't working", []),
+        ("min kode er udløbet", []),
+        ("jeg glemte at bruge koden", []),
+        ("discount code please", []),
+        ("mit kodeord virker ikke", []),
+        ("bestilt 15 jul", []),
     ],
 )
 def test_discount_and_gift_card_codes(
@@ -748,6 +1013,10 @@ def test_defect_words_are_flagged_in_both_languages(extractor: EntityExtractor) 
     assert extractor.extract("lynlåsen er gået i stykker").reports_defect
     assert extractor.extract("the sole came loose after a week").reports_defect
     assert extractor.extract("sømmen er gaaet op").reports_defect
+    assert extractor.extract("det smitter af på sofaen").reports_defect
+    assert extractor.extract("sålen løsner sig").reports_defect
+    assert extractor.extract("the dye rubs off on my hands").reports_defect
+    assert extractor.extract("the lining has torn").reports_defect
     assert not extractor.extract("hvad koster fragt til Norge?").reports_defect
 
 

@@ -59,7 +59,7 @@ class Replies:
         env = self._envs.get(lang)
         if env is None:
             env = Environment(loader=FileSystemLoader(self.dir / lang), undefined=ChainableUndefined,
-                              autoescape=False, trim_blocks=True, lstrip_blocks=True)
+                              autoescape=False, trim_blocks=False, lstrip_blocks=True)
             env.filters["date"] = lambda v: format_date(v, lang, self.this_year)
             env.filters["money"] = lambda v: format_money(v, lang, self.currency)
             env.filters["days"] = lambda v: f"{v[0]}-{v[1]}" if v and v[0] != v[1] else f"{v[0] if v else ''}"
@@ -87,7 +87,6 @@ def _join(items: list[str], lang: str) -> str:
 
 def _tidy(text: str) -> str:
     """Templates are written for reading; replies are one or two short paragraphs."""
+    text = re.sub(r"(?<![.])\.\.(?![.])", ".", text)  # "899 kr." at the end of a sentence
     lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.splitlines()]
-    out = "\n".join(lines)
-    out = re.sub(r"\n{3,}", "\n\n", out)
-    return out.strip()
+    return "\n".join(ln for ln in lines if ln).strip()

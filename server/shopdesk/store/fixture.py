@@ -93,7 +93,6 @@ class FixtureConnector:
         self._by_email = {_norm(c.email): c for c in self._fx.customers}
         self._codes = {_norm(d.code): d for d in self._fx.discount_codes}
         self._cards = {_norm(g.code): g for g in self._fx.gift_cards}
-        self._rma_seq = 0
         self.invoices_sent: list[str] = []
         self.password_resets: list[str] = []
 
@@ -189,9 +188,8 @@ class FixtureConnector:
             if found is None or found[1].stock < 1:
                 raise StoreError("out_of_stock")
             found[1].stock -= 1
-        self._rma_seq += 1
         rma = ReturnRequest(
-            rma=f"R{number}-{self._rma_seq}",
+            rma=f"R{number}-{len(order.returns) + 1}",
             status="requested",
             skus=list(skus),
             created_at=self._fx.as_of,

@@ -39,6 +39,7 @@ async def product_info(ctx: ToolContext, args: ProductRef) -> ToolResult:
     """Material, care, fit, price, sizes and colours of a product."""
     product = await _product(ctx, args.product)
     if product is None:
+        ctx.record("product_info", None, "not_found", product=args.product)
         return ToolResult("not_found")
     ctx.record("product_info", None, product=product.id)
     return ToolResult("ok", product_view(ctx, product))
@@ -53,6 +54,7 @@ async def stock(ctx: ToolContext, args: StockArgs) -> ToolResult:
     """Whether a product is in stock, in a size and colour if given; else the restock date."""
     product = await _product(ctx, args.product)
     if product is None:
+        ctx.record("stock", None, "not_found", product=args.product)
         return ToolResult("not_found")
     variants = [v for v in product.variants
                 if (args.size is None or _same(v.size, args.size))
@@ -109,6 +111,7 @@ async def recommend_size(ctx: ToolContext, args: SizeArgs) -> ToolResult:
     size chart and fit (runs small: one up; runs large: one down), and why."""
     product = await _product(ctx, args.product)
     if product is None:
+        ctx.record("recommend_size", None, "not_found", product=args.product)
         return ToolResult("not_found")
     chart = await ctx.connector.size_chart(product.size_chart) if product.size_chart else None
     sizes = _size_order(product, chart)
@@ -130,6 +133,11 @@ async def recommend_size(ctx: ToolContext, args: SizeArgs) -> ToolResult:
         ctx.record("recommend_size", None, "need_input", product=product.id)
         return ToolResult("need_input", view)
     index = min(max(base + product.size_offset, 0), len(sizes) - 1)
+    sold = {v.size for v in product.variants if v.size}
+    if sold and sizes[index] not in sold:  # the chart goes further than the product is made
+        made = [i for i, size in enumerate(sizes) if size in sold]
+        if made:
+            index = min(made, key=lambda i: abs(i - index))
     view["chart_size"] = sizes[base]
     view["size"] = sizes[index]
     variants = [v for v in product.variants if v.size == sizes[index]]

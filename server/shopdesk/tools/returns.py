@@ -48,6 +48,11 @@ async def _eligibility(ctx: ToolContext, order: Order, skus: list[str]) -> tuple
     view["window_days"] = ctx.store.return_window_days
     if not chosen:
         return "not_found", view
+    returned = {sku for r in order.returns if r.status != "rejected" for sku in r.skus}
+    again = [ln for ln in chosen if ln["sku"] in returned]
+    if again:
+        view["returned_items"] = again
+        return "already_returned", view
     final = [ln for ln in chosen if ln["final_sale"]]
     if final:
         view["final_sale_items"] = final
@@ -102,6 +107,7 @@ async def create_exchange(ctx: ToolContext, args: ExchangeArgs) -> ToolResult:
         return ToolResult(code, view)
     found = await ctx.connector.variant(args.sku)
     if found is None:
+        ctx.record("create_exchange", order.number, "not_found", sku=args.sku)
         return ToolResult("not_found", view)
     product, current = found
     size, color = args.size or current.size, args.color or current.color
@@ -133,21 +139,41 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def matches_keyword(description: str, keyword: str) -> bool:
-    """Whether a known defect's keyword is in the shopper's words, inflections allowed.
+# Endings a keyword may take in the shopper's words (Danish and English inflection).
+ENDINGS = ("", "s", "es", "e", "en", "er", "et", "ne", "ene", "erne", "ens", "ets", "ed", "ing",
+           "ede", "ende")
+E_STEM_ENDINGS = ("e", "es", "er", "en", "et", "ede", "ende", "ene", "erne")  # no English -ed
 
-    A keyword matches at a word start ('knap' finds 'knapper', not 'uknap'), and a word of
-    five letters or more matches a keyword that starts with it ('flosse' for 'flosser').
-    """
-    text = _fold(description)
-    kw = _fold(keyword).strip()
-    if not kw:
+
+def _forms(keyword: str) -> set[str]:
+    """The words a one-word keyword may appear as: 'knap' -> knapper, knappen; 'pilling' -> pills;
+    'knirke' -> knirkede; never 'handle' -> handled (another word) nor 'knap' -> knapt."""
+    if keyword.endswith("e") and len(keyword) >= 4:
+        forms = {keyword[:-1] + e for e in E_STEM_ENDINGS}
+    else:
+        forms = {keyword + e for e in ENDINGS}
+        if keyword[-1:] not in "aeiouy" and len(keyword) >= 3:
+            forms |= {keyword + keyword[-1] + e for e in ENDINGS if e}  # knap -> knappen
+    for ending in ("ing", "er", "en", "es"):
+        stem = keyword[: -len(ending)]
+        if keyword.endswith(ending) and len(stem) >= 3:
+            forms |= {stem + e for e in ENDINGS}
+    return forms
+
+
+def matches_keyword(description: str, keyword: str) -> bool:
+    """Whether a known defect's keyword is in the shopper's words, inflections allowed,
+    other words not ('knapt' is not 'knap', 'handled' is not 'handle')."""
+    words = re.findall(r"[a-z0-9]+", _fold(description))
+    parts = re.findall(r"[a-z0-9]+", _fold(keyword))
+    if not parts:
         return False
-    if re.search(r"(?<![a-z0-9])" + re.escape(kw), text):
-        return True
-    if " " in kw:
-        return False
-    return any(len(w) >= 5 and kw.startswith(w) for w in re.findall(r"[a-z0-9]+", text))
+    *head, last = parts
+    forms = _forms(last)
+    for i in range(len(head), len(words)):
+        if words[i] in forms and words[i - len(head):i] == head:
+            return True
+    return False
 
 
 @tool("report_defect", DefectArgs)
@@ -161,6 +187,7 @@ async def report_defect(ctx: ToolContext, args: DefectArgs) -> ToolResult:
         return ToolResult("not_verified")
     found = await ctx.connector.variant(args.sku)
     if found is None or order.line(args.sku) is None:
+        ctx.record("report_defect", order.number, "not_found", sku=args.sku)
         return ToolResult("not_found")
     product, _ = found
     view = await order_view(ctx, order)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,15 @@ import httpx2
 import structlog
 from pydantic import ValidationError
 
-from ...engine import AuditRecord, HandoffEvent, ReplyDelta, ReplyDone, ReplyEvent, StatusEvent, Turn
+from ...engine import (
+    AuditRecord,
+    HandoffEvent,
+    ReplyDelta,
+    ReplyDone,
+    ReplyEvent,
+    StatusEvent,
+    Turn,
+)
 from ...engine.events import HANDOFF_REASONS
 from ...settings import Settings
 from ...store.connector import StoreConnector
@@ -51,6 +60,7 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 PII_KEY = "pii"  # the placeholder mapping, in the conversation's state
 STATE_FIELDS = frozenset(DialogueState.__dataclass_fields__)
 HUMAN_PREFIX = "[A colleague from customer service wrote:] "
+REDACTED_CACHE = 20_000  # history texts kept redacted, across conversations
 ORDER_NUMBER = re.compile(r"#?[\w-]{1,20}")
 
 
@@ -82,6 +92,8 @@ class ClaudeAgent:
         self.redact = settings.llm_personal_data == "redact"
         self.tools = tool_definitions()
         self._static: tuple[StoreInfo, str] | None = None
+        # Redacted history texts: a conversation's earlier messages come back every turn.
+        self.redacted: OrderedDict[tuple[str, int, str], str] = OrderedDict()
 
     @classmethod
     async def build(cls, settings: Settings, connector: StoreConnector,
@@ -226,15 +238,10 @@ class _TurnRun:
             assert reply is not None
             calls = reply.tool_calls
             record.detail.update(stop_reason=reply.stop_reason, tool_calls=[c["name"] for c in calls])
-            if reply.stop_reason == "refusal":
+            if reply.stop_reason == "refusal":  # the model declined: a person looks at it
                 yield self._handoff("low_confidence")
                 return
             if reply.stop_reason != "tool_use" or not calls:
-                if reply.stop_reason == "pause_turn" and step < max_steps:
-                    messages.append({"role": "assistant", "content": reply.content})
-                    messages.append({"role": "user", "content": "Continue."})
-                    sent_from = len(messages) - 1
-                    continue
                 if not self.text.strip():
                     raise ModelUnavailable("empty", "the model answered nothing")
                 self.state.finish()  # whatever the offline agent had pending is answered
@@ -424,6 +431,21 @@ class _TurnRun:
     def _out(self, text: str) -> str:
         return self.redactor.redact(text) if self.agent.redact else text
 
+    def _out_cached(self, text: str) -> str:
+        """``_out`` of an earlier message: the same as long as the mapping is the same."""
+        if not self.agent.redact or not self.turn.conversation_id:
+            return self._out(text)
+        cache = self.agent.redacted
+        key = (self.turn.conversation_id, self.redactor.fingerprint, text)
+        found = cache.get(key)
+        if found is None:
+            found = self.redactor.redact(text)
+            if self.redactor.fingerprint == key[1]:  # nothing new in it: safe to reuse as is
+                cache[key] = found
+                if len(cache) > REDACTED_CACHE:
+                    cache.popitem(last=False)
+        return found
+
     def _history(self) -> list[dict[str, Any]]:
         """The conversation so far from the database, then this message (user last)."""
         messages: list[dict[str, Any]] = []
@@ -438,7 +460,7 @@ class _TurnRun:
                 continue
             if not text.strip():
                 continue
-            _append(messages, role, self._out(text))
+            _append(messages, role, self._out_cached(text))
         while messages and messages[0]["role"] != "user":
             messages.pop(0)
         _append(messages, "user", self._out(self.turn.text))

@@ -199,16 +199,15 @@ class Model:
                             event = await events.__anext__()
                     except StopAsyncIteration:
                         break
-                    kind = event.type
-                    if kind == "text":
+                    if event.type == "text":
                         budget.deadline = loop.time() + budget.seconds
                         yield event.text
-                    elif kind in ("content_block_start", "input_json"):
+                    elif event.type in ("content_block_start", "input_json"):
                         budget.deadline = loop.time() + budget.seconds
-                    elif kind == "message_start":
+                    elif event.type == "message_start":
                         started = True
                         seen.update(event.message.usage)
-                    elif kind == "message_delta":
+                    elif event.type == "message_delta":
                         seen.update(event.usage)
                 if not started:
                     raise _BrokenStream("the stream ended before message_start")

@@ -101,17 +101,16 @@ def _money(amount: float, currency: str) -> str:
 
 
 def store_facts(store: StoreInfo) -> str:
-    locales = list(store.locales)
+    locales: list[str] = list(store.locales)
     cur = store.currency
+    hours = _t(store.opening_hours, locales).rstrip(".") or "not given"
     lines = [
-        f"Store: {store.name}. Currency {cur}. Languages: {', '.join(locales)}. "
-        f"Timezone {store.timezone}.",
-        f"Contact: {store.support_email}. Opening hours: "
-        f"{_t(store.opening_hours, locales).rstrip('.') or 'not given'}.",
-        f"Limit for handing over: {_money(store.escalation_amount, cur)}. Return window: "
-        f"{store.return_window_days} days from delivery. Return fee: "
-        f"{_money(store.return_shipping_fee, cur)}. Refunds arrive in {store.refund_days[0]}-"
-        f"{store.refund_days[1]} banking days.",
+        f"Store: {store.name}. Currency {cur}. Languages: {', '.join(locales)}. Timezone {store.timezone}.",
+        f"Contact: {store.support_email}. Opening hours: {hours}.",
+        (f"Limit for handing over: {_money(store.escalation_amount, cur)}. Return window: "
+         f"{store.return_window_days} days from delivery. Return fee: "
+         f"{_money(store.return_shipping_fee, cur)}. Refunds arrive in "
+         f"{store.refund_days[0]}-{store.refund_days[1]} banking days."),
     ]
     if store.free_shipping_threshold is not None:
         lines.append(f"Free shipping from {_money(store.free_shipping_threshold, cur)} (after discounts).")

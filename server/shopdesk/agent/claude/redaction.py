@@ -71,6 +71,7 @@ class Redactor:
         self._by_key: dict[str, str] = {}
         self._counts = dict.fromkeys(KINDS, 0)
         self._known: re.Pattern[str] | None = None
+        self._fingerprint: int | None = None
         for token, value in (mapping or {}).items():
             m = PLACEHOLDER.fullmatch(token)
             if m and isinstance(value, str):
@@ -79,8 +80,16 @@ class Redactor:
     def dump(self) -> dict[str, str]:
         return dict(self.mapping)
 
+    @property
+    def fingerprint(self) -> int:
+        """Changes whenever the mapping does (for caching redacted texts)."""
+        if self._fingerprint is None:
+            self._fingerprint = hash(tuple(self.mapping.items()))
+        return self._fingerprint
+
     def _remember(self, token: str, kind: str, value: str) -> None:
         self.mapping[token] = value
+        self._fingerprint = None
         self._by_key.setdefault(_key(kind, value), token)
         self._counts[kind] = max(self._counts[kind], int(PLACEHOLDER.fullmatch(token).group(2)))  # type: ignore[union-attr]
         if kind in ("NAME", "ADDRESS"):

@@ -181,6 +181,12 @@ class OfflineAgent:
         if reason:
             return Outcome("handoff", handoff=reason), st.scenario or u.scenario
         scenario = self._scenario(t)
+        if scenario is not None and not st.scenario:
+            e = u.entities
+            if _only_entities(t) and not (e.order_numbers and e.emails):
+                scenario = None  # an email alone is no request to unsubscribe it
+            elif _is_vague(t.text) and scenario not in ("greeting", "human_request"):
+                scenario = None  # "can you help me?": ask what with, once
         if scenario is None:
             faq = self.faq.best(t.text, minimum=0.35)
             if faq is not None:
@@ -257,7 +263,27 @@ def _answers(t: TurnContext, awaiting: list[str]) -> bool:
 GREETING_WORDS = frozenset(
     "hi hii hey hello hej hejsa hallo halloo dav goddag godmorgen morgen god aften dag there "
     "thanks thank you tak mange skal have for hjaelpen hjælpen help cheers bye farvel vi ses "
-    "good morning evening afternoon ok okay super fint perfekt great nice".split())
+    "good morning evening afternoon ok okay super fint perfekt great nice a lot so much very "
+    "tusind tusinde kaempe stor tak mange hej igen again also".split())
+
+# Words that say someone wants help, but not with what.
+VAGUE_WORDS = frozenset(
+    "can could you help me please i have a question som an about something issue problem need "
+    "kan du hjaelpe hjælpe mig jeg har et spoergsmaal spørgsmål sporgsmal om noget hjaelp hjælp "
+    "brug for med problem vil gerne spoerge spørge sporge lige bare want would like ask to the "
+    "with is there someone anyone der nogen en".split())
+
+
+def _is_vague(text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return bool(words) and all(w in VAGUE_WORDS or w in GREETING_WORDS for w in words)
+
+
+def _only_entities(t: TurnContext) -> bool:
+    """Just an email or a code, no words: nothing to act on yet."""
+    e = t.understanding.entities
+    rest = re.sub(r"\S+@\S+|[A-Z0-9][A-Z0-9-]{3,}|\d[\d\s./-]*", " ", t.text)
+    return bool(e.emails or e.codes) and not re.findall(r"[^\W\d_]{2,}", rest)
 
 
 def _only_greeting(text: str) -> bool:

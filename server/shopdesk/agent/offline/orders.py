@@ -213,6 +213,17 @@ async def return_request(t: TurnContext) -> Outcome:
                    quick=[] if result.ok else ["return_policy"])
 
 
+MONEY_WORDS = ("refund", "money back", "my money", "pengene", "penge tilbage", "refunder",
+               "tilbagebetal", "erstatning", "replacement", "new one", "en ny", "et nyt", "compensat",
+               "kompensation")
+
+
+def _asks_for_money(text: str) -> bool:
+    """The shopper asks for money or goods to be given (policy: counts against the limit)."""
+    lowered = text.lower()
+    return any(w in lowered for w in MONEY_WORDS)
+
+
 def _wants_all(text: str) -> bool:
     lowered = text.lower()
     return any(w in lowered for w in ("hele ordren", "hele min ordre", "alt sammen", "everything",
@@ -295,6 +306,8 @@ async def product_defect(t: TurnContext) -> Outcome:
         if product is not None and not any(
             matches_keyword(described, k) for d in product.known_defects for k in d.keywords
         ):
+            if _asks_for_money(t.text) and product.price > t.tools.limit:
+                return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
             return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
     order = await find_order(t, is_delivered)
     if isinstance(order, Outcome):
@@ -308,5 +321,7 @@ async def product_defect(t: TurnContext) -> Outcome:
     if result.code == "over_limit":
         return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
     if result.code == "unknown_defect":
+        if _asks_for_money(described) and line["paid"] > t.tools.limit:
+            return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
         return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
     return Outcome("product_defect", {"code": result.code, "d": result.data})
