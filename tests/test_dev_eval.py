@@ -22,13 +22,18 @@ SETS = [("dev-store.json", "dev-cases.jsonl"), ("dev2-store.json", "dev2-cases.j
 @pytest.mark.skipif(not (SHARED_EVAL / "drive.py").exists(), reason="no ../shared/eval here")
 @pytest.mark.parametrize("store,cases", SETS)
 def test_development_set(tmp_path, store, cases):
-    port = free_port()
-    server = ServerProcess(SHARED_EVAL / store, port, f"sqlite+aiosqlite:///{tmp_path}/eval.db",
-                           env={"SHOPDESK_IDENTITY_SECRET": SECRET}).start()
+    port, zendesk_port = free_port(), free_port()
+    # drive.py's recording Zendesk stand-in checks that each escalated case made exactly one ticket.
+    server = ServerProcess(SHARED_EVAL / store, port, f"sqlite+aiosqlite:///{tmp_path}/eval.db", env={
+        "SHOPDESK_IDENTITY_SECRET": SECRET,
+        "SHOPDESK_ZENDESK_URL": f"http://127.0.0.1:{zendesk_port}",
+        "SHOPDESK_ZENDESK_EMAIL": "shopdesk@example.com", "SHOPDESK_ZENDESK_TOKEN": "eval-token",
+    }).start()
     try:
         out = subprocess.run(
             [sys.executable, str(SHARED_EVAL / "drive.py"), "--url", f"ws://127.0.0.1:{port}/ws",
-             "--cases", str(SHARED_EVAL / cases), "--secret", SECRET, "--concurrency", "4"],
+             "--cases", str(SHARED_EVAL / cases), "--secret", SECRET, "--concurrency", "4",
+             "--zendesk-port", str(zendesk_port)],
             capture_output=True, text=True, timeout=600,
         )
     finally:
