@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
     hub = create_hub(settings.redis_url)
     conversations = ConversationService(sessions, None, hub)
     desk = build_desk(settings)
-    outbox = OutboxWorker(sessions, desk, conversations, settings.public_url)
+    outbox = OutboxWorker(sessions, desk, conversations, settings.public_url,
+                          poll_s=settings.outbox_poll_s, max_backoff_s=settings.outbox_max_backoff_s)
     services = Services(settings, connector, conversations, sessions)
     pages = Environment(
         loader=FileSystemLoader(settings.templates_dir), autoescape=select_autoescape(["html"])

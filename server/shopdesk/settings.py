@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     rate_limit_window_s: float = 10.0
     reply_chunk_chars: int = 24
 
-    # Outside services (later issues).
+    # Hand-over outbox: how often it looks for work, and the longest wait between retries.
+    outbox_poll_s: float = 2.0
+    outbox_max_backoff_s: float = 60.0
+
+    # Outside services.
     redis_url: str | None = None
     zendesk_url: str | None = None
     zendesk_email: str | None = None
@@ -50,7 +54,11 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "SHOPDESK_ANTHROPIC_BASE_URL")
     )
-    claude_model: str = "claude-sonnet-4-6"
+    claude_model: str = "claude-sonnet-5-5"
+    claude_max_tokens: int = 1024
+    claude_max_steps: int = 6              # model calls per shopper message
+    claude_first_token_budget_s: float = 8.0  # retries stop when no token came for this long
+    claude_timeout_s: float = 60.0         # one request, start to end (a backstop)
     llm_personal_data: Literal["redact", "allow"] = "redact"
 
     @field_validator("allowed_origins", mode="before")

@@ -29,8 +29,8 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 MAX_BACKOFF_S = 60.0
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(MAX_BACKOFF_S, 0.5 * 2 ** max(0, attempts - 1)))
+def backoff(attempts: int, cap_s: float = MAX_BACKOFF_S) -> timedelta:
+    return timedelta(seconds=min(cap_s, 0.5 * 2 ** max(0, attempts - 1)))
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -40,13 +40,14 @@ def _aware(at: datetime | None) -> datetime | None:
 class OutboxWorker:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], desk: TicketDesk,
                  conversations: ConversationService, public_url: str | None = None,
-                 poll_s: float = 2.0, batch: int = 20) -> None:
+                 poll_s: float = 2.0, batch: int = 20, max_backoff_s: float = MAX_BACKOFF_S) -> None:
         self.sessions = sessions
         self.desk = desk
         self.conversations = conversations
         self.public_url = public_url
         self.poll_s = poll_s
         self.batch = batch
+        self.max_backoff_s = max_backoff_s
 
     async def run(self) -> None:
         wakeup = self.conversations.outbox_wakeup
@@ -137,7 +138,7 @@ class OutboxWorker:
             attempts = (await db.execute(select(table.attempts).where(table.id == row_id))).scalar() or 0
             await db.execute(update(table).where(table.id == row_id).values(
                 attempts=attempts + 1, last_error=repr(exc)[:2000],
-                next_attempt_at=utcnow() + backoff(attempts + 1)))
+                next_attempt_at=utcnow() + backoff(attempts + 1, self.max_backoff_s)))
             await db.commit()
 
     async def _later(self, table: Any, row_id: int, not_before: datetime | None) -> None:
