@@ -396,9 +396,6 @@ def test_replies_have_no_doubled_or_glued_full_stops(shop, lang, text):
     assert not re.search(r"\w\.[A-ZÆØÅ][a-zæøå]", reply), reply
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: the Danish discount_code reply names the excluded "
-                   "categories by their English ids ('gælder ikke outerwear og shoes'): "
-                   "agent/offline/shop.py _category_names returns the ids unchanged")
 def test_danish_discount_reply_names_excluded_categories_in_danish(shop):
     reply = reply_text(converse(shop, "kan jeg bruge VINTER15 på vesterhav frakken?", lang="da")[-1])
     assert "VINTER15" in reply
@@ -538,9 +535,6 @@ def test_refund_over_the_limit_wins_over_unknown_defect(shop):
     assert_handoff(end, "amount_over_limit")
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a known defect told in the most common words "
-                   "('my sweater is pilling', 'den fnuller') is classified order_status and answered with "
-                   "the delivery status instead of the known defect's remedy")
 @pytest.mark.parametrize("lang,text,fact", [
     ("en", "my sweater has a defect, it's pilling. order 1019 anna@example.dk", "replacement"),
     ("en", "my new merino sweater is already full of pilling :( order 1019 anna@example.dk", "replacement"),

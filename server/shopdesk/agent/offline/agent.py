@@ -108,7 +108,7 @@ class OfflineAgent:
         lang = detect_language(turn.text, list(self.store.locales),
                                state.lang or turn.locale or self.store.default_locale)
         state.lang = tools.locale = lang
-        t = TurnContext(turn.text, lang, state, tools, u)
+        t = TurnContext(turn.text, lang, state, tools, u, phrases=self.replies)
         self._merge(t, turn)
         outcome, scenario = await self._decide(t)
         for number in t.status[:1]:
@@ -242,6 +242,10 @@ class OfflineAgent:
                 u = combined
         if u.confidence < th.confidence:
             return None
+        if u.scenario in ("order_status", "delivery_delay") and u.entities.defect_words:
+            # An order number makes any message look like a status question; a fault
+            # described in it says what the shopper wants.
+            return "product_defect"
         return str(u.scenario)
 
 

@@ -95,7 +95,8 @@ async def discount_code(t: TurnContext) -> Outcome:
 
 
 async def _category_names(t: TurnContext, categories: list[str]) -> list[str]:
-    return list(categories)
+    """Category ids in the shopper's language where phrases.yaml knows them."""
+    return [t.phrase(f"category_{c}") or c.replace("_", " ") for c in categories]
 
 
 async def gift_card(t: TurnContext) -> Outcome:

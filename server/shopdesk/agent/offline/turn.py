@@ -29,6 +29,12 @@ class TurnContext:
     tools: ToolContext
     understanding: Any
     status: list[str] = field(default_factory=list)
+    phrases: Any = None  # Replies, for short texts by key
+
+    def phrase(self, key: str) -> str | None:
+        if self.phrases is None or key not in self.phrases.phrases:
+            return None
+        return str(self.phrases.phrase(self.lang, key))
 
     @property
     def logged_in(self) -> bool:
