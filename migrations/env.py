@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -36,6 +37,10 @@ def _run(connection: Connection) -> None:
 async def run_migrations_online() -> None:
     engine = create_engine(_url())
     async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two server processes starting together must not both create the schema.
+            await connection.execute(text("SELECT pg_advisory_lock(73110042)"))
+            await connection.commit()
         await connection.run_sync(_run)
     await engine.dispose()
 

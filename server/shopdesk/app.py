@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
     conversations = ConversationService(sessions, None, hub)
     desk = build_desk(settings)
     outbox = OutboxWorker(sessions, desk, conversations, settings.public_url,
-                          poll_s=settings.outbox_poll_s, max_backoff_s=settings.outbox_max_backoff_s)
+                          poll_s=settings.outbox_poll_s, max_backoff_s=settings.outbox_max_backoff_s,
+                          lease_s=settings.outbox_lease_s)
     services = Services(settings, connector, conversations, sessions)
     pages = Environment(
         loader=FileSystemLoader(settings.templates_dir), autoescape=select_autoescape(["html"])
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
             await worker
         await desk.aclose()
         await hub.stop()
+        await conversations.aclose()
         await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:

@@ -27,6 +27,7 @@ from .desk import HandoffCase, OpenedTicket, TicketDesk, TranscriptLine
 log = structlog.get_logger(__name__)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 MAX_BACKOFF_S = 60.0
+LEASE_S = 30.0
 
 
 def backoff(attempts: int, cap_s: float = MAX_BACKOFF_S) -> timedelta:
@@ -40,7 +41,8 @@ def _aware(at: datetime | None) -> datetime | None:
 class OutboxWorker:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], desk: TicketDesk,
                  conversations: ConversationService, public_url: str | None = None,
-                 poll_s: float = 2.0, batch: int = 20, max_backoff_s: float = MAX_BACKOFF_S) -> None:
+                 poll_s: float = 2.0, batch: int = 20, max_backoff_s: float = MAX_BACKOFF_S,
+                 concurrency: int = 4, lease_s: float = LEASE_S) -> None:
         self.sessions = sessions
         self.desk = desk
         self.conversations = conversations
@@ -48,6 +50,8 @@ class OutboxWorker:
         self.poll_s = poll_s
         self.batch = batch
         self.max_backoff_s = max_backoff_s
+        self.concurrency = concurrency
+        self.lease_s = lease_s
 
     async def run(self) -> None:
         wakeup = self.conversations.outbox_wakeup
@@ -65,15 +69,36 @@ class OutboxWorker:
                     pass
 
     async def deliver_due(self) -> int:
-        """Deliver what is due now; returns how many rows were tried."""
-        tried = 0
-        for handoff_id in await self._due(Handoff):
-            tried += 1
-            await self._deliver_handoff(handoff_id)
-        for comment_id in await self._due(OutboxComment):
-            tried += 1
-            await self._deliver_comment(comment_id)
+        """Deliver what is due now, a few at a time; returns how many rows were tried.
+
+        Each row is claimed first (a lease on ``next_attempt_at``), so server processes
+        sharing the database never deliver the same row twice.
+        """
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(table: Any, row_id: int, deliver: Any) -> bool:
+            async with limit:
+                if not await self._claim(table, row_id):
+                    return False
+                await deliver(row_id)
+                return True
+
+        handoffs = [one(Handoff, i, self._deliver_handoff) for i in await self._due(Handoff)]
+        tried = sum(await asyncio.gather(*handoffs))
+        comments = await self._due(OutboxComment)
+        for comment_id in comments:  # in order: a ticket's comments must not overtake
+            tried += await one(OutboxComment, comment_id, self._deliver_comment)
         return tried
+
+    async def _claim(self, table: Any, row_id: int) -> bool:
+        now = utcnow()
+        async with self.sessions() as db:
+            result = await db.execute(update(table).where(
+                table.id == row_id, table.delivered_at.is_(None),
+                or_(table.next_attempt_at.is_(None), table.next_attempt_at <= now),
+            ).values(next_attempt_at=now + timedelta(seconds=self.lease_s)))
+            await db.commit()
+            return bool(result.rowcount)
 
     async def _due(self, table: Any) -> list[int]:
         now = utcnow()
@@ -155,8 +180,12 @@ class OutboxWorker:
             if row is None:
                 return None
             handoff, conv = row
+            # The story up to the hand-over: what comes later goes to the ticket as comments,
+            # and the ticket body must stay the same for an idempotent retry.
             messages = (await db.execute(select(Message).where(
-                Message.conversation_id == conv.id).order_by(Message.id))).scalars().all()  # type: ignore[arg-type]
+                Message.conversation_id == conv.id,  # type: ignore[arg-type]
+                Message.created_at <= handoff.created_at,  # type: ignore[arg-type]
+            ).order_by(Message.id))).scalars().all()  # type: ignore[arg-type]
         shopper = [m.text for m in messages if m.role == "shopper"]
         email = conv.customer_email or (conv.state or {}).get("email")
         if not email:

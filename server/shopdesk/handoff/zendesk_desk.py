@@ -18,7 +18,9 @@ class ZendeskDesk:
         if not (settings.zendesk_url and settings.zendesk_email and settings.zendesk_token):
             raise SystemExit("shopdesk: SHOPDESK_ZENDESK_URL needs SHOPDESK_ZENDESK_EMAIL and "
                              "SHOPDESK_ZENDESK_TOKEN too")
-        return cls(ZendeskClient(settings.zendesk_url, settings.zendesk_email, settings.zendesk_token))
+        # Attempts and timeout keep one call well inside the outbox lease.
+        return cls(ZendeskClient(settings.zendesk_url, settings.zendesk_email, settings.zendesk_token,
+                                 timeout=8.0, max_attempts=3))
 
     async def open_ticket(self, case: HandoffCase) -> OpenedTicket:
         shopper = [line.text for line in case.transcript if line.role == "shopper"]
