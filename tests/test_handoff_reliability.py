@@ -334,7 +334,8 @@ async def test_an_outage_with_a_restart_gives_exactly_one_ticket_per_handoff(
         await asyncio.gather(*(escalate(s, server.port, ASK_FOR_A_PERSON[0]) for s in late))
         await asyncio.gather(*(s.frame(is_handoff(True), 20) for s in late))
         waited = time.monotonic() - limited
-        assert waited >= 2.0, "the client did not wait for Retry-After"
+        # Deliveries run a few at a time, so the two refused calls may wait side by side.
+        assert waited >= 1.0, "the client did not wait for Retry-After"
         by_conversation = tickets_by_conversation(zd)
         assert len(zd.tickets) == SHOPPERS + len(late)
         assert all(len(by_conversation[s.conversation]) == 1 for s in late)
