@@ -87,20 +87,32 @@ def _load_store(settings: Settings) -> Any:
         raise SystemExit(2) from None
 
 
+# What ``shopdesk serve`` runs uvicorn with (bench/many_shoppers.py runs its echo baseline so too).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "ws_max_size": 1024 * 1024,
+    "ws_ping_interval": 20,
+    "ws_ping_timeout": 20,
+    "ws_per_message_deflate": False,  # a zlib pair per socket costs ~42 KB per idle chat
+    "ws": "websockets-sansio",
+}
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
+    from .agent import check_settings
     from .app import create_app
     from .db.migrate import upgrade
     from .logs import configure_logging
     from .store.fixture import FixtureConnector
 
     configure_logging()
+    check_settings(settings)  # e.g. the Claude agent without ANTHROPIC_API_KEY: one line, no traceback
     connector = FixtureConnector(_load_store(settings))
     upgrade(settings.database_url)
     app = create_app(settings, connector=connector, migrate=False)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                ws_max_size=1024 * 1024, ws_ping_interval=20, ws_ping_timeout=20)
+    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
     return 0
 
 

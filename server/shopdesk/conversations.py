@@ -13,7 +13,7 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,13 +23,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .db.chats import ChatStore, ConversationRow, MessageRow, TurnRows, chat_store
 from .db.models import (
-    AgentTurn,
-    AuditEntry,
     Conversation,
-    Handoff,
     Message,
-    OutboxComment,
     Rating,
     utcnow,
 )
@@ -39,6 +36,8 @@ from .engine import Agent, Customer, HandoffEvent, HistoryItem, ReplyDone, Reply
 
 
 log = structlog.get_logger(__name__)
+
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
 
 
 def sign_identity(email: str, secret: str) -> str:
@@ -85,6 +84,8 @@ class ChatSession:
     state: dict[str, Any]
     history: list[HistoryItem] = field(default_factory=list)
     history_frames: list[dict[str, Any]] = field(default_factory=list)
+    # Where each shopper message (by row id) is in ``history``: what came before it.
+    positions: dict[int, int] = field(default_factory=dict)
     answered_any: bool = False
     # Shopper messages stored (acked) whose answer was never stored: a crash mid-turn.
     unanswered: list[StoredMessage] = field(default_factory=list)
@@ -94,6 +95,7 @@ class ConversationService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], agent: Agent | None,
                  hub: Hub | None = None) -> None:
         self._sessions = sessions
+        self._store: ChatStore = chat_store(sessions.kw["bind"])
         self._agent = agent
         self.hub: Hub = hub or LocalHub()
         self.outbox_wakeup = asyncio.Event()  # set when a hand-over or comment waits for delivery
@@ -108,6 +110,10 @@ class ConversationService:
     def agent(self, agent: Agent) -> None:
         self._agent = agent
 
+    async def aclose(self) -> None:
+        """Finish what is being written; the database engine may be disposed afterwards."""
+        await self._store.aclose()
+
     async def open(
         self,
         token: str | None,
@@ -117,45 +123,30 @@ class ConversationService:
         customer: Customer | None,
     ) -> ChatSession:
         """Resume the conversation of ``token``, or start a new one."""
-        async with self._sessions() as db:
-            conv = None
-            if token:
-                conv = await self._by_token(db, token)
-            if conv is None:
-                conv = Conversation(
-                    id=uuid.uuid4().hex,
-                    session_token=secrets.token_urlsafe(32),
-                    locale=locale,
-                    customer_email=customer.email if customer else None,
-                    customer_name=customer.name if customer else None,
-                    page_url=page_url,
-                    page_product=page_product,
-                    state={},
-                )
-                db.add(conv)
-                await db.commit()
-                return self._session(conv, [])
-            changes: dict[str, Any] = {"updated_at": utcnow()}
+        now = utcnow()
+        new = {
+            "id": uuid.uuid4().hex, "session_token": secrets.token_urlsafe(32), "locale": locale,
+            "customer_email": customer.email if customer else None,
+            "customer_name": customer.name if customer else None,
+            "page_url": page_url, "page_product": page_product, "created_at": now, "updated_at": now,
+        }
+
+        def changes(conv: ConversationRow) -> dict[str, Any]:
+            values: dict[str, Any] = {"updated_at": now}
             if page_product is not None or page_url is not None:
-                changes.update(page_product=page_product, page_url=page_url)
-                conv.page_product, conv.page_url = page_product, page_url
+                values.update(page_product=page_product, page_url=page_url)
+                conv.page_product = page_product
             if locale:
-                changes["locale"] = conv.locale = locale
+                values["locale"] = conv.locale = locale
             if customer is not None:
-                changes["customer_email"] = conv.customer_email = customer.email
-                changes["customer_name"] = conv.customer_name = customer.name
-            await db.execute(update(Conversation).where(Conversation.id == conv.id).values(**changes))  # type: ignore[arg-type]
-            messages = (await db.execute(
-                select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)  # type: ignore[arg-type]
-            )).scalars().all()
-            await db.commit()
-            return self._session(conv, list(messages))
+                values["customer_email"] = conv.customer_email = customer.email
+                values["customer_name"] = conv.customer_name = customer.name
+            return values
 
-    async def _by_token(self, db: AsyncSession, token: str) -> Conversation | None:
-        result = await db.execute(select(Conversation).where(Conversation.session_token == token))  # type: ignore[arg-type]
-        return result.scalars().first()
+        conv, messages = await self._store.open(token, new, changes)
+        return self._session(conv, messages)
 
-    def _session(self, conv: Conversation, messages: list[Message]) -> ChatSession:
+    def _session(self, conv: ConversationRow, messages: list[MessageRow]) -> ChatSession:
         customer = Customer(conv.customer_email, conv.customer_name) if conv.customer_email else None
         session = ChatSession(
             conversation_id=conv.id,
@@ -167,13 +158,16 @@ class ConversationService:
             state=dict(conv.state or {}),
         )
         for m in messages:
+            if m.role == "shopper":
+                session.positions[m.id] = len(session.history)
             session.history.append(HistoryItem(m.role, m.text))
             session.history_frames.append(
-                {"id": m.client_id or f"m{m.id}", "role": m.role, "text": m.text, "at": _iso(m.created_at)}
+                {"id": m.client_id or _frame_id(m.role, m.id), "role": m.role, "text": m.text,
+                 "at": _iso(m.created_at)}
             )
             session.answered_any = session.answered_any or m.role in ("agent", "human")
             if m.role == "shopper" and not m.answered and conv.status == "bot":
-                session.unanswered.append(StoredMessage(m.id or 0, m.client_id or "", m.text, True, False))
+                session.unanswered.append(StoredMessage(m.id, m.client_id or "", m.text, True, False))
         return session
 
     async def store_shopper_message(self, session: ChatSession, client_id: str, text: str) -> StoredMessage:
@@ -181,53 +175,44 @@ class ConversationService:
 
         A message in a closed conversation opens it again for the agent: the person is done.
         """
-        async with self._sessions() as db:
-            if session.status == "closed":
-                await db.execute(update(Conversation).where(Conversation.id == session.conversation_id)  # type: ignore[arg-type]
-                                 .values(status="bot", state={}, updated_at=utcnow()))
-                session.status, session.state = "bot", {}
-            stmt = _insert_ignore(db).values(
-                conversation_id=session.conversation_id, client_id=client_id, role="shopper",
-                text=text, answered=session.status != "bot", created_at=utcnow(),
-            ).on_conflict_do_nothing(index_elements=["conversation_id", "client_id"])
-            new_id = (await db.execute(stmt.returning(Message.id))).scalar()  # type: ignore[arg-type]
-            if new_id is None:
-                existing = (await db.execute(
-                    select(Message).where(
-                        Message.conversation_id == session.conversation_id,  # type: ignore[arg-type]
-                        Message.client_id == client_id,  # type: ignore[arg-type]
-                    )
-                )).scalars().one()
-                await db.commit()
-                return StoredMessage(existing.id or 0, client_id, existing.text, True, existing.answered)
-            if session.status == "handoff":  # for the person who has the conversation now
-                await db.execute(insert(OutboxComment).values(
-                    conversation_id=session.conversation_id, message_id=new_id, text=text,
-                    created_at=utcnow()))
-            await db.commit()
+        now = utcnow()
+        reopen = None
+        if session.status == "closed":
+            reopen = {"status": "bot", "state": {}, "updated_at": now}
+            session.status, session.state = "bot", {}
+        stored = await self._store.add_shopper_message(
+            session.conversation_id, client_id, text, answered=session.status != "bot", reopen=reopen,
+            comment=session.status == "handoff", now=now)
+        if stored.duplicate:
+            return StoredMessage(stored.id, client_id, stored.text, True, stored.answered)
         if session.status != "bot":
             self.outbox_wakeup.set()
             await self.hub.publish(INBOX, {"kind": "message", "conversation": session.conversation_id,
                                            "role": "shopper", "text": text})
-        now = _iso(utcnow())
+        session.positions[stored.id] = len(session.history)
         session.history.append(HistoryItem("shopper", text))
-        session.history_frames.append({"id": client_id, "role": "shopper", "text": text, "at": now})
-        return StoredMessage(new_id, client_id, text, False, session.status != "bot")
+        session.history_frames.append({"id": client_id, "role": "shopper", "text": text, "at": _iso(now)})
+        return StoredMessage(stored.id, client_id, text, False, session.status != "bot")
 
     async def answer(
-        self, session: ChatSession, message: StoredMessage
+        self, session: ChatSession, message: StoredMessage,
+        before_store: Callable[[ReplyDone], Awaitable[None]] | None = None,
     ) -> AsyncIterator[ReplyEvent | AgentFailure]:
-        """Run the agent on one stored shopper message; persist its outcome when it ends."""
+        """Run the agent on one stored shopper message; persist its outcome when it ends.
+
+        ``before_store`` is given the reply before it is stored (the caller may start showing
+        it); the reply itself is yielded once it is stored.
+        """
         turn = Turn(
             text=message.text,
             locale=session.locale,
             customer=session.customer,
             page_product=session.page_product,
-            history=_before(session.history, message.text),
+            history=_before(session, message.id),
             state=dict(session.state),
             conversation_id=session.conversation_id,
         )
-        started = time.process_time()
+        started = time.thread_time()
         final: ReplyEvent | None = None
         try:
             async for event in self.agent.respond(turn):
@@ -243,7 +228,9 @@ class ConversationService:
             yield AgentFailure(type(exc).__name__)
             turn.state = session.state
             final = HandoffEvent("low_confidence", self._failure_text(session.locale))
-        cpu_ms = (time.process_time() - started) * 1000
+        cpu_ms = (time.thread_time() - started) * 1000
+        if before_store is not None and isinstance(final, ReplyDone):
+            await before_store(final)
         await self._persist_turn(session, message, turn, final, cpu_ms)
         yield final
 
@@ -263,35 +250,34 @@ class ConversationService:
         values: dict[str, Any] = {"state": turn.state, "updated_at": now, "scenario": turn.scenario}
         if handoff:
             values.update(status="handoff", handoff_reason=final.reason)  # type: ignore[union-attr]
-        async with self._sessions() as db:
-            await db.execute(insert(Message).values(
-                conversation_id=session.conversation_id, role=role, text=text, answered=True, created_at=now))
-            await db.execute(update(Message).where(Message.id == message.id).values(answered=True))  # type: ignore[arg-type]
-            if not session.answered_any:
-                values["first_response_at"] = now
-            await db.execute(update(Conversation).where(Conversation.id == session.conversation_id).values(**values))  # type: ignore[arg-type]
-            await db.execute(insert(AgentTurn).values(
-                conversation_id=session.conversation_id, message_id=message.id, agent=self.agent.name,
-                scenario=turn.scenario, confidence=turn.confidence, language=turn.language,
-                tools=turn.tools, outcome="handoff" if handoff else "answered", cpu_ms=cpu_ms, created_at=now))
-            if turn.audit:
-                await db.execute(insert(AuditEntry), [
-                    {"at": now, "conversation_id": session.conversation_id, "actor": f"agent:{self.agent.name}",
-                     "action": a.action, "order_number": a.order_number, "outcome": a.outcome, "detail": a.detail}
-                    for a in turn.audit
-                ])
-            if handoff:
-                await db.execute(insert(Handoff).values(
-                    conversation_id=session.conversation_id, reason=final.reason,  # type: ignore[union-attr]
-                    scenario=turn.scenario, order_number=turn.order_number,
-                    summary=_summary(session.history, turn), created_at=now))
-            await db.commit()
+        if not session.answered_any:
+            values["first_response_at"] = now
+        actor = f"agent:{self.agent.name}"
+        reply_id = await self._store.add_turn(TurnRows(
+            conversation_id=session.conversation_id,
+            message_id=message.id,
+            reply={"conversation_id": session.conversation_id, "role": role, "text": text, "answered": True,
+                   "created_at": now},
+            conversation=values,
+            turn={"conversation_id": session.conversation_id, "message_id": message.id, "agent": self.agent.name,
+                  "scenario": turn.scenario, "confidence": turn.confidence, "language": turn.language,
+                  "tools": turn.tools, "outcome": "handoff" if handoff else "answered", "cpu_ms": cpu_ms,
+                  "created_at": now, **_token_columns(turn)},
+            audit=[{"at": now, "conversation_id": session.conversation_id, "actor": actor, "action": a.action,
+                    "order_number": a.order_number, "outcome": a.outcome, "detail": a.detail}
+                   for a in turn.audit],
+            handoff={"conversation_id": session.conversation_id, "reason": final.reason,  # type: ignore[union-attr]
+                     "scenario": turn.scenario, "order_number": turn.order_number,
+                     "summary": _summary(session.history, turn), "attempts": 0, "created_at": now}
+            if handoff else None,
+        ))
         session.state = turn.state
         session.answered_any = True
         if handoff:
             session.status = "handoff"
         session.history.append(HistoryItem(role, text))
-        session.history_frames.append({"id": f"r{message.id}", "role": role, "text": text, "at": _iso(now)})
+        session.history_frames.append({"id": _frame_id(role, reply_id), "role": role, "text": text,
+                                       "at": _iso(now)})
         if handoff:
             self.outbox_wakeup.set()
             await self.hub.publish(INBOX, {"kind": "handoff", "conversation": session.conversation_id,
@@ -341,23 +327,26 @@ def conversation_channel(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
-def _insert_ignore(db: AsyncSession) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for the dialect in use (SQLite or PostgreSQL)."""
-    if db.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(Message)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(Message)
+def _frame_id(role: str, row_id: int) -> str:
+    """A stored message's id in history frames (shopper messages keep their client ids):
+    r<row> for the agent's replies, h<row> for a person's, the same live and on resume."""
+    return f"{_FRAME_PREFIX.get(role, 'm')}{row_id}"
 
 
-def _before(history: list[HistoryItem], text: str) -> list[HistoryItem]:
+_FRAME_PREFIX = {"agent": "r", "human": "h"}
+
+
+def _token_columns(turn: Turn) -> dict[str, Any]:
+    usage = getattr(turn, "usage", None) or {}
+    return {k: usage.get(k) for k in TOKEN_COLUMNS}
+
+
+def _before(session: ChatSession, message_id: int) -> list[HistoryItem]:
     """The history up to (not including) the shopper message being answered."""
-    for i in range(len(history) - 1, -1, -1):
-        if history[i].role == "shopper" and history[i].text == text:
-            return history[:i]
-    return list(history)
+    position = session.positions.get(message_id)
+    if position is None:
+        return list(session.history)
+    return session.history[:position]
 
 
 def _summary(history: list[HistoryItem], turn: Turn) -> str:

@@ -36,11 +36,14 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     rate_limit_messages: int = 10
     rate_limit_window_s: float = 10.0
-    reply_chunk_chars: int = 24
+    reply_chunk_chars: int = 160  # a whole reply goes out in pieces of about this size
 
     # Hand-over outbox: how often it looks for work, and the longest wait between retries.
     outbox_poll_s: float = 2.0
     outbox_max_backoff_s: float = 60.0
+    # A delivery in progress holds its row this long; a process killed mid-delivery
+    # leaves it to others after the lease (the idempotency key keeps it to one ticket).
+    outbox_lease_s: float = 30.0
 
     # Outside services.
     redis_url: str | None = None

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import secrets
 import time
-import uuid
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,9 @@ from .settings import Settings
 log = structlog.get_logger(__name__)
 
 HELLO_TIMEOUT_S = 30.0
+# Live reply ids: this process's random prefix and a counter (cheaper than a uuid per reply).
+_REPLY_PREFIX = secrets.token_hex(4)
+_REPLY_NUMBERS = itertools.count(1)
 FRAME_FLOOD_FACTOR = 5  # any frames allowed per window, as a multiple of the message limit
 
 
@@ -47,14 +51,17 @@ class SlidingWindow:
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window
-        self._times: deque[float] = deque()
+        self._times: deque[float] | None = None  # made on first use: idle chats are many
 
     def allow(self, now: float) -> bool:
-        while self._times and now - self._times[0] >= self.window:
-            self._times.popleft()
-        if len(self._times) >= self.limit:
+        times = self._times
+        if times is None:
+            times = self._times = deque()
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) >= self.limit:
             return False
-        self._times.append(now)
+        times.append(now)
         return True
 
 
@@ -90,10 +97,11 @@ class ChatConnection:
         self.service = service
         self.session: ChatSession | None = None
         self._send_lock = asyncio.Lock()
-        self._turns: asyncio.Queue[StoredMessage] = asyncio.Queue()
+        # Stored messages waiting for the agent, in order; a worker task runs while there are any.
+        self._turns: deque[StoredMessage] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._answering: int | None = None
-        self._live = contextlib.ExitStack()
+        self._live: contextlib.AbstractContextManager[None] | None = None
         self._messages = SlidingWindow(settings.rate_limit_messages, settings.rate_limit_window_s)
         self._frames = SlidingWindow(
             settings.rate_limit_messages * FRAME_FLOOD_FACTOR, settings.rate_limit_window_s
@@ -102,6 +110,14 @@ class ChatConnection:
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
             if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_json(frame)
+
+    async def send_all(self, frames: list[dict[str, Any]]) -> None:
+        """Several frames in a row, nothing of another sender's in between."""
+        async with self._send_lock:
+            for frame in frames:
+                if self.ws.application_state != WebSocketState.CONNECTED:
+                    return
                 await self.ws.send_json(frame)
 
     async def run(self) -> None:
@@ -165,11 +181,11 @@ class ChatConnection:
         ))
         if bad_signature:
             await self.send(protocol.error("bad_signature", "identity not verified; continuing anonymously"))
-        self._live.enter_context(
-            self.service.hub.subscribe(conversation_channel(session.conversation_id), self._on_live))
-        self._worker = asyncio.create_task(self._answer_loop())
+        live = self.service.hub.subscribe(conversation_channel(session.conversation_id), self._on_live)
+        live.__enter__()
+        self._live = live
         for pending in session.unanswered:
-            self._turns.put_nowait(pending)
+            self._enqueue(pending)
 
     async def message(self, frame: protocol.MessageFrame) -> None:
         assert self.session is not None
@@ -182,34 +198,58 @@ class ChatConnection:
             return  # answered before, or a human has the conversation now
         if stored.duplicate and self._queued(stored.id):
             return
-        self._turns.put_nowait(stored)
+        self._enqueue(stored)
+
+    def _enqueue(self, message: StoredMessage) -> None:
+        if self._turns is None:
+            self._turns = deque()
+        self._turns.append(message)
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._answer_loop())
 
     def _queued(self, message_id: int) -> bool:
-        queued = list(self._turns._queue)  # type: ignore[attr-defined]
-        return message_id == self._answering or any(m.id == message_id for m in queued)
+        return message_id == self._answering or any(m.id == message_id for m in self._turns or ())
 
     async def _answer_loop(self) -> None:
-        while True:
-            message = await self._turns.get()
-            session = self.session
-            if session is None or session.status != "bot":
-                continue
-            self._answering = message.id
-            try:
-                await self._answer(session, message)
-            except WebSocketDisconnect:
-                return
-            except Exception:
-                log.exception("turn.failed", conversation=session.conversation_id)
-                await self.send(protocol.error("internal", "something went wrong; please try again"))
-            finally:
-                self._answering = None
+        """Answers what waits, one message after the other; ends when nothing is left."""
+        turns = self._turns
+        try:
+            while turns:
+                message = turns.popleft()
+                session = self.session
+                if session is None or session.status != "bot":
+                    continue
+                self._answering = message.id
+                try:
+                    await self._answer(session, message)
+                except WebSocketDisconnect:
+                    return
+                except Exception:
+                    log.exception("turn.failed", conversation=session.conversation_id)
+                    await self.send(protocol.error("internal", "something went wrong; please try again"))
+                finally:
+                    self._answering = None
+        finally:
+            if self._worker is asyncio.current_task():
+                self._worker = None
 
     async def _answer(self, session: ChatSession, message: StoredMessage) -> None:
-        reply_id = "r" + uuid.uuid4().hex[:12]
-        started = False
+        reply_id = f"r{_REPLY_PREFIX}.{next(_REPLY_NUMBERS)}"  # never r<digits>, a stored reply's id
+        started = shown = False
         streamed: list[str] = []
-        async for event in self.service.answer(session, message):
+
+        async def show(done: ReplyDone) -> None:
+            """A reply that came whole is streamed while it is being stored; its end follows
+            once it is stored."""
+            nonlocal started, shown
+            frames = [] if started else [protocol.reply_start(reply_id)]
+            if not streamed:
+                frames += [protocol.reply_delta(reply_id, piece)
+                           for piece in chunks(done.text, self.settings.reply_chunk_chars)]
+            started = shown = True
+            await self.send_all(frames)
+
+        async for event in self.service.answer(session, message, before_store=show):
             if isinstance(event, AgentFailure):
                 await self.send(protocol.error("internal", "something went wrong on our side"))
             elif isinstance(event, StatusEvent):
@@ -221,11 +261,8 @@ class ChatConnection:
                 streamed.append(event.text)
                 await self.send(protocol.reply_delta(reply_id, event.text))
             elif isinstance(event, ReplyDone):
-                if not started:
-                    await self.send(protocol.reply_start(reply_id))
-                if not streamed:
-                    for piece in chunks(event.text, self.settings.reply_chunk_chars):
-                        await self.send(protocol.reply_delta(reply_id, piece))
+                if not shown:
+                    await show(event)
                 await self.send(protocol.reply_end(reply_id, event.text, event.quick_replies))
             elif isinstance(event, HandoffEvent):
                 if started:  # a half-streamed answer is ended cleanly before the hand-over
@@ -248,7 +285,9 @@ class ChatConnection:
             await self.send(frame)
 
     async def stop(self) -> None:
-        self._live.close()
+        live, self._live = self._live, None
+        if live is not None:
+            live.__exit__(None, None, None)
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

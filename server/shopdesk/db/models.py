@@ -86,6 +86,11 @@ class AgentTurn(SQLModel, table=True):
     tools: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     outcome: str = Field(max_length=32)  # answered | clarify | handoff
     cpu_ms: float | None = None
+    # Model tokens of the turn (Claude agent; null for the offline agent).
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
     created_at: datetime = _at()
 
 

@@ -53,6 +53,7 @@ class Turn:
     tools: list[str] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
     order_number: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)  # model tokens: input, output, cache
 
 
 class Agent(Protocol):

@@ -6,6 +6,7 @@ same scenario where it stopped.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,7 +41,9 @@ class DialogueState:
         return cls(**known)
 
     def dump(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``dataclasses.asdict`` gives (lists and dicts copied), without its deep copy
+        of every string: this runs on every turn."""
+        return {name: _plain(getattr(self, name)) for name in _FIELDS}
 
     def finish(self) -> None:
         """The pending scenario is answered; facts about the shopper stay."""
@@ -51,3 +54,17 @@ class DialogueState:
         self.sizes, self.colors, self.codes, self.items = [], [], [], []
         self.measurements, self.usual_size, self.relative_size = {}, None, 0
         self.address, self.amount = None, None
+
+
+_FIELDS = tuple(DialogueState.__dataclass_fields__)
+_ATOMIC = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _ATOMIC):
+        return value
+    if type(value) is list:
+        return [_plain(v) for v in value]
+    if type(value) is dict:
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return asdict(value) if hasattr(value, "__dataclass_fields__") else copy.deepcopy(value)

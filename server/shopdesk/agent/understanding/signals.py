@@ -43,13 +43,36 @@ def _afinn(lang: str) -> Afinn:
     return Afinn(language=lang if lang in ("da", "en") else "en")
 
 
+@cache
+def _afinn_words(lang: str) -> re.Pattern[str]:
+    """AFINN's own word pattern (``Afinn.find_all``: its words longest first, at word
+    boundaries) written as a trie: the same matches, without trying each of its ~3,500
+    words at every position of the text."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in _afinn(lang)._dict:  # the word list; no public accessor
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def branch(node: dict) -> str:  # type: ignore[type-arg]
+        alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items()) if char]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return f"(?:{body})?" if "" in node else body  # greedy: the longer word first
+
+    return re.compile(r"(\b(?:" + branch(trie) + r")\b)")
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
 def sentiment(text: str, lang: str) -> float:
     """AFINN's score without the words a complaint needs to describe its problem."""
-    afinn = _afinn(lang)
-    table: dict[str, float] = afinn._dict  # the word list; no public accessor
-    return float(
-        sum(table.get(w, 0.0) for w in afinn.find_all(text) if w not in _LEXICON.neutral_words)
-    )
+    table: dict[str, float] = _afinn(lang)._dict  # the word list; no public accessor
+    words = _afinn_words(lang).findall(_WHITESPACE.sub(" ", text).lower())  # = Afinn.find_all
+    return float(sum(table.get(w, 0.0) for w in words if w not in _LEXICON.neutral_words))
 
 
 def _shouting(text: str) -> bool:

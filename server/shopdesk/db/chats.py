@@ -1,0 +1,495 @@
+"""The chat hot path's storage: open a conversation, store a shopper message, store a turn.
+
+Two implementations behind one interface:
+
+* :class:`SqliteChatStore` (a SQLite file): one dedicated connection in a writer thread.
+  Work is queued from the event loop; whatever is queued while the thread is busy goes
+  into the next batch, run in one transaction (group commit). A caller's await returns
+  once its batch is committed, so an ack still follows the commit of its message.
+* :class:`CoreChatStore` (PostgreSQL, or SQLite in memory): SQLAlchemy Core on a
+  connection, one transaction per call, ``RETURNING`` for new row ids.
+
+Both write the same rows the ORM models describe; the rest of the application (inbox,
+outbox, webhook) keeps using ORM sessions on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import JSON, DateTime, insert, select, update
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .models import AgentTurn, AuditEntry, Conversation, Handoff, Message, OutboxComment
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class ConversationRow:
+    id: str
+    session_token: str
+    status: str
+    locale: str | None
+    customer_email: str | None
+    customer_name: str | None
+    page_product: str | None
+    state: dict[str, Any]
+
+
+@dataclass(slots=True)
+class MessageRow:
+    id: int
+    client_id: str | None
+    role: str
+    text: str
+    answered: bool
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class NewShopperMessage:
+    id: int
+    text: str
+    answered: bool
+    duplicate: bool
+
+
+@dataclass(slots=True)
+class TurnRows:
+    """What one answered (or handed-over) shopper message writes."""
+
+    conversation_id: str
+    message_id: int          # the shopper message answered
+    reply: dict[str, Any]    # message row of the reply
+    conversation: dict[str, Any]  # conversation columns to update
+    turn: dict[str, Any]     # agent_turn row
+    audit: list[dict[str, Any]]
+    handoff: dict[str, Any] | None
+
+
+class ChatStore:
+    async def open(self, token: str | None, new: dict[str, Any], changes: Callable[[ConversationRow], dict[str, Any]]
+                   ) -> tuple[ConversationRow, list[MessageRow]]:
+        """The conversation of ``token`` (updated with ``changes(row)``) and its messages,
+        or a new conversation inserted from ``new`` and no messages."""
+        raise NotImplementedError
+
+    async def add_shopper_message(self, conversation_id: str, client_id: str, text: str, *, answered: bool,
+                                  reopen: dict[str, Any] | None, comment: bool, now: datetime) -> NewShopperMessage:
+        """Insert once per (conversation, client id); ``reopen``: conversation columns to set
+        first (a closed conversation opened again); ``comment``: queue it for the ticket."""
+        raise NotImplementedError
+
+    async def add_turn(self, rows: TurnRows) -> int:
+        """Store the reply, mark the shopper message answered, update the conversation, and
+        add the turn, audit and hand-over rows: one transaction. Returns the reply's row id."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+def chat_store(engine: AsyncEngine) -> ChatStore:
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        return SqliteChatStore(url.database)
+    return CoreChatStore(engine)
+
+
+def conversation_defaults(new: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "bot", "state": {}, **new}
+
+
+# ---------------------------------------------------------------- SQLAlchemy Core
+
+def _insert_ignore(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(Message)
+    return sqlite_dialect.insert(Message)
+
+
+class CoreChatStore(ChatStore):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect.name
+        self._conv = Conversation.__table__  # type: ignore[attr-defined]
+        self._msg = Message.__table__  # type: ignore[attr-defined]
+
+    async def open(self, token: str | None, new: dict[str, Any], changes: Callable[[ConversationRow], dict[str, Any]]
+                   ) -> tuple[ConversationRow, list[MessageRow]]:
+        c, m = self._conv.c, self._msg.c
+        async with self._engine.begin() as conn:
+            row = None
+            if token:
+                row = (await conn.execute(
+                    select(c.id, c.session_token, c.status, c.locale, c.customer_email, c.customer_name,
+                           c.page_product, c.state).where(c.session_token == token))).first()
+            if row is None:
+                values = conversation_defaults(new)
+                await conn.execute(insert(self._conv).values(**values))
+                return _conversation_row(values), []
+            conv = ConversationRow(*row)
+            await conn.execute(update(self._conv).where(c.id == conv.id).values(**changes(conv)))
+            messages = [MessageRow(*r) for r in await conn.execute(
+                select(m.id, m.client_id, m.role, m.text, m.answered, m.created_at)
+                .where(m.conversation_id == conv.id).order_by(m.id))]
+        return conv, messages
+
+    async def add_shopper_message(self, conversation_id: str, client_id: str, text: str, *, answered: bool,
+                                  reopen: dict[str, Any] | None, comment: bool, now: datetime) -> NewShopperMessage:
+        c, m = self._conv.c, self._msg.c
+        async with self._engine.begin() as conn:
+            if reopen is not None:
+                await conn.execute(update(self._conv).where(c.id == conversation_id).values(**reopen))
+            stmt = _insert_ignore(self._dialect).values(
+                conversation_id=conversation_id, client_id=client_id, role="shopper", text=text,
+                answered=answered, created_at=now,
+            ).on_conflict_do_nothing(index_elements=["conversation_id", "client_id"]).returning(m.id)
+            new_id = (await conn.execute(stmt)).scalar()
+            if new_id is None:
+                existing = (await conn.execute(select(m.id, m.text, m.answered).where(
+                    m.conversation_id == conversation_id, m.client_id == client_id))).one()
+                return NewShopperMessage(existing.id, existing.text, bool(existing.answered), True)
+            if comment:
+                await conn.execute(insert(OutboxComment).values(
+                    conversation_id=conversation_id, message_id=new_id, text=text, created_at=now))
+        return NewShopperMessage(new_id, text, answered, False)
+
+    async def add_turn(self, rows: TurnRows) -> int:
+        c, m = self._conv.c, self._msg.c
+        async with self._engine.begin() as conn:
+            reply_id = (await conn.execute(insert(self._msg).values(**rows.reply).returning(m.id))).scalar_one()
+            await conn.execute(update(self._msg).where(m.id == rows.message_id).values(answered=True))
+            await conn.execute(update(self._conv).where(c.id == rows.conversation_id).values(**rows.conversation))
+            await conn.execute(insert(AgentTurn).values(**rows.turn))
+            if rows.audit:
+                await conn.execute(insert(AuditEntry), rows.audit)
+            if rows.handoff is not None:
+                await conn.execute(insert(Handoff).values(**rows.handoff))
+        return int(reply_id)
+
+
+def _conversation_row(values: dict[str, Any]) -> ConversationRow:
+    return ConversationRow(values["id"], values["session_token"], values["status"], values.get("locale"),
+                           values.get("customer_email"), values.get("customer_name"),
+                           values.get("page_product"), dict(values["state"]))
+
+
+# ---------------------------------------------------------------- SQLite: group commit
+
+_SQLITE = sqlite_dialect.dialect()
+# The very conversions SQLAlchemy applies, so rows read back through the ORM are alike.
+_datetime_in = DateTime(timezone=True).dialect_impl(_SQLITE).bind_processor(_SQLITE)
+_datetime_out = DateTime(timezone=True).dialect_impl(_SQLITE).result_processor(_SQLITE, None)
+_json_in = JSON().dialect_impl(_SQLITE).bind_processor(_SQLITE)
+JSON_COLUMNS = frozenset({"state", "tools", "detail"})
+
+
+def _bind(column: str, value: Any) -> Any:
+    if column in JSON_COLUMNS:
+        return _json_in(value)
+    if isinstance(value, datetime):
+        return _datetime_in(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class _Sql:
+    """INSERT and UPDATE texts by table and column names, made once each."""
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+    def insert(self, table: str, columns: tuple[str, ...]) -> str:
+        key = ("i", table, columns)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = (f"INSERT INTO {table} ({', '.join(columns)}) "
+                                       f"VALUES ({', '.join('?' * len(columns))})")
+        return text
+
+    def update(self, table: str, columns: tuple[str, ...]) -> str:
+        key = ("u", table, columns)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = f"UPDATE {table} SET {', '.join(c + ' = ?' for c in columns)} WHERE id = ?"
+        return text
+
+
+def _insert(db: sqlite3.Connection, sql: _Sql, table: str, row: dict[str, Any]) -> int:
+    columns = tuple(row)
+    cursor = db.execute(sql.insert(table, columns), [_bind(k, v) for k, v in row.items()])
+    return int(cursor.lastrowid or 0)
+
+
+def _update(db: sqlite3.Connection, sql: _Sql, table: str, key: Any, values: dict[str, Any]) -> None:
+    db.execute(sql.update(table, tuple(values)), [*(_bind(k, v) for k, v in values.items()), key])
+
+
+def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    return db
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Another connection holds the write lock (SQLITE_BUSY / SQLITE_LOCKED)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+Job = Callable[[sqlite3.Connection], Any]
+Batch = list[tuple[Job, "asyncio.Future[Any]"]]
+
+
+def _attempt(db: sqlite3.Connection, batch: Batch) -> list[tuple[bool, Any]]:
+    """All jobs in one transaction, or (on any error) none of them."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        results = [(True, job(db)) for job, _ in batch]
+        db.execute("COMMIT")
+        return results
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def _write_waiting(path: str, batch: Batch) -> list[tuple[bool, Any]]:
+    """In a thread: wait for the lock as long as it takes (up to 30 s)."""
+    db = _connect(path, 30000)
+    try:
+        try:
+            return _attempt(db, batch)
+        except Exception as exc:  # noqa: BLE001 - handed to the callers
+            if len(batch) == 1:
+                return [(False, exc)]
+        results: list[tuple[bool, Any]] = []
+        for item in batch:  # one failed: the others must not fail with it
+            try:
+                results.extend(_attempt(db, [item]))
+            except Exception as exc:  # noqa: BLE001
+                results.append((False, exc))
+        return results
+    finally:
+        db.close()
+
+
+class SqliteWriter:
+    """Chat writes on the event loop's own thread, committed together (group commit).
+
+    What is queued during one turn of the event loop is written in one transaction at the
+    start of the next, and every caller resumes once it is committed. With WAL and
+    ``synchronous=NORMAL`` a commit writes the log without waiting for the disk, so the
+    loop is not held up by I/O worth mentioning; the one wait that could be long, the
+    checkpoint (which syncs), runs in a thread. Nor does the loop wait for a lock: when
+    another connection is writing (``BEGIN IMMEDIATE`` finds the database busy), the batch
+    is written from a thread that waits for it, and later batches queue behind it.
+    """
+
+    CHECKPOINT_EVERY = 256  # batches between checkpoints (in a thread, PASSIVE)
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+        self._pending: Batch = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scheduled = False
+        self._in_thread = False  # a batch is being written from a thread: the rest waits
+        self._batches = 0
+        self._checkpointing = False
+
+    def run(self, job: Job) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # another loop (a test's): nothing of the old one waits
+            self._loop, self._pending, self._scheduled, self._in_thread = loop, [], False, False
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((job, future))
+        if not self._scheduled and not self._in_thread:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = _connect(self._path, 0)  # never wait for a lock on the loop
+            self._db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in a thread
+        return self._db
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            db = self._connection()
+        except Exception as exc:  # noqa: BLE001 - handed to the callers
+            self._resolve(batch, [(False, exc)] * len(batch))
+            return
+        try:
+            results = _attempt(db, batch)
+        except Exception as exc:  # noqa: BLE001 - handed to the callers
+            if _is_busy(exc):
+                self._write_in_thread(batch)
+                return
+            if len(batch) == 1:
+                results = [(False, exc)]
+            else:  # one failed: the others must not fail with it
+                results = []
+                for i, item in enumerate(batch):
+                    try:
+                        results.extend(_attempt(db, [item]))
+                    except Exception as one:  # noqa: BLE001
+                        if _is_busy(one):
+                            self._resolve(batch[:i], results)
+                            self._write_in_thread(batch[i:])
+                            return
+                        results.append((False, one))
+        self._resolve(batch, results)
+        self._batches += 1
+        if self._batches % self.CHECKPOINT_EVERY == 0 and not self._checkpointing:
+            self._checkpointing = True
+            task = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
+            task.add_done_callback(self._checkpointed)
+
+    def _write_in_thread(self, batch: Batch) -> None:
+        self._in_thread = True
+        loop = asyncio.get_running_loop()
+
+        def write() -> list[tuple[bool, Any]]:
+            return _write_waiting(self._path, batch)
+
+        def done(task: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+            if loop is not self._loop:
+                return
+            self._in_thread = False
+            exc = task.exception()
+            self._resolve(batch, [(False, exc)] * len(batch) if exc else task.result())
+            if self._pending and not self._scheduled:
+                self._scheduled = True
+                loop.call_soon(self._flush)
+
+        loop.run_in_executor(None, write).add_done_callback(done)
+
+    @staticmethod
+    def _resolve(batch: Batch, results: list[tuple[bool, Any]]) -> None:
+        for (_, future), (ok, value) in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def _checkpoint(self) -> None:
+        db = _connect(self._path, 30000)
+        try:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
+
+    def _checkpointed(self, task: asyncio.Future[None]) -> None:
+        self._checkpointing = False
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("sqlite.checkpoint_failed", error=repr(task.exception()))
+
+    async def aclose(self) -> None:
+        while self._pending or self._scheduled or self._in_thread:
+            await asyncio.sleep(0.01)
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+class SqliteChatStore(ChatStore):
+    def __init__(self, path: str) -> None:
+        self.writer = SqliteWriter(path)
+        self._sql = _Sql()
+
+    async def open(self, token: str | None, new: dict[str, Any], changes: Callable[[ConversationRow], dict[str, Any]]
+                   ) -> tuple[ConversationRow, list[MessageRow]]:
+        sql = self._sql
+
+        def job(db: sqlite3.Connection) -> tuple[ConversationRow, list[MessageRow]]:
+            row = None
+            if token:
+                row = db.execute(
+                    "SELECT id, session_token, status, locale, customer_email, customer_name, page_product, state"
+                    " FROM conversation WHERE session_token = ?", (token,)).fetchone()
+            if row is None:
+                values = conversation_defaults(new)
+                _insert(db, sql, "conversation", values)
+                return _conversation_row(values), []
+            conv = ConversationRow(*row[:7], json.loads(row[7]) if row[7] is not None else {})
+            _update(db, sql, "conversation", conv.id, changes(conv))
+            messages = [
+                MessageRow(r[0], r[1], r[2], r[3], bool(r[4]), _datetime_out(r[5]))
+                for r in db.execute("SELECT id, client_id, role, text, answered, created_at FROM message"
+                                    " WHERE conversation_id = ? ORDER BY id", (conv.id,))
+            ]
+            return conv, messages
+
+        return await self.writer.run(job)  # type: ignore[no-any-return]
+
+    async def add_shopper_message(self, conversation_id: str, client_id: str, text: str, *, answered: bool,
+                                  reopen: dict[str, Any] | None, comment: bool, now: datetime) -> NewShopperMessage:
+        sql, at = self._sql, _datetime_in(now)
+
+        def job(db: sqlite3.Connection) -> NewShopperMessage:
+            if reopen is not None:
+                _update(db, sql, "conversation", conversation_id, reopen)
+            cursor = db.execute(
+                "INSERT INTO message (conversation_id, client_id, role, text, answered, created_at)"
+                " VALUES (?, ?, 'shopper', ?, ?, ?) ON CONFLICT (conversation_id, client_id) DO NOTHING",
+                (conversation_id, client_id, text, int(answered), at))
+            if cursor.rowcount != 1:
+                existing = db.execute("SELECT id, text, answered FROM message"
+                                      " WHERE conversation_id = ? AND client_id = ?",
+                                      (conversation_id, client_id)).fetchone()
+                return NewShopperMessage(existing[0], existing[1], bool(existing[2]), True)
+            new_id = int(cursor.lastrowid or 0)
+            if comment:
+                db.execute("INSERT INTO outbox_comment (conversation_id, message_id, text, attempts, created_at)"
+                           " VALUES (?, ?, ?, 0, ?)", (conversation_id, new_id, text, at))
+            return NewShopperMessage(new_id, text, answered, False)
+
+        return await self.writer.run(job)  # type: ignore[no-any-return]
+
+    async def add_turn(self, rows: TurnRows) -> int:
+        sql = self._sql
+
+        def job(db: sqlite3.Connection) -> int:
+            reply_id = _insert(db, sql, "message", rows.reply)
+            db.execute("UPDATE message SET answered = 1 WHERE id = ?", (rows.message_id,))
+            _update(db, sql, "conversation", rows.conversation_id, rows.conversation)
+            _insert(db, sql, "agent_turn", rows.turn)
+            for audit in rows.audit:
+                _insert(db, sql, "audit_entry", audit)
+            if rows.handoff is not None:
+                _insert(db, sql, "handoff", rows.handoff)
+            return reply_id
+
+        return await self.writer.run(job)  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        await self.writer.aclose()
