@@ -22,8 +22,6 @@ import json
 import os
 import secrets
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -53,41 +51,10 @@ WEBHOOK = "/integrations/zendesk/webhook"
 # ---------------------------------------------------------------- server processes
 
 class LoggedServer(ServerProcess):
-    """``ServerProcess`` with the server's stderr in a file.
-
-    The server logs to stderr (one JSON line per event, several per failed delivery);
-    ``ServerProcess`` pipes stderr and never reads it, so a long outage fills the pipe
-    (64 KiB) and the server blocks on a log write. A file never fills up, and is there
-    to read when a test fails.
-    """
+    """A demo-store server whose log file the test names (read when a test fails)."""
 
     def __init__(self, port: int, db_url: str, log: Path, env: dict[str, str] | None = None) -> None:
-        super().__init__(DEMO_STORE, port, db_url, env)
-        self.log = log
-
-    def start(self, timeout: float = 60.0) -> LoggedServer:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "shopdesk", "serve", "--store", str(self.store),
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env, stdout=subprocess.DEVNULL, stderr=log,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not become healthy:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        super().__init__(DEMO_STORE, port, db_url, env, log=log)
 
 
 def zendesk_env(zd: FakeZendesk, **extra: str) -> dict[str, str]:
