@@ -20,11 +20,11 @@ from pathlib import Path
 
 START = time.perf_counter()
 
-from shopdesk.agent.offline import OfflineAgent  # noqa: E402
-from shopdesk.engine import Customer, Turn  # noqa: E402
-from shopdesk.settings import DEMO_STORE, Settings  # noqa: E402
-from shopdesk.store.fixture import FixtureConnector  # noqa: E402
-from shopdesk.store.models import localized  # noqa: E402
+from shopdesk.agent.offline import OfflineAgent
+from shopdesk.engine import Customer, Turn
+from shopdesk.settings import DEMO_STORE, Settings
+from shopdesk.store.fixture import FixtureConnector
+from shopdesk.store.models import localized
 
 TEMPLATES = [
     "where is my order {order}? {email}",
@@ -75,7 +75,7 @@ async def main() -> None:
     agent = await OfflineAgent.build(connector, Settings(store=args.store))
     built = time.perf_counter()
     products = await connector.products()
-    orders = [await connector.find_order(o.number) for o in connector._fx.orders]  # noqa: SLF001
+    orders = [await connector.find_order(o.number) for o in connector._fx.orders]
     cpu: list[float] = []
     for text, logged_in in messages(args.messages, connector, products, orders):
         customer = Customer(orders[0].email) if logged_in else None

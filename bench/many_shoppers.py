@@ -70,8 +70,7 @@ ORDER_QUESTIONS = [
 ORDER_SHARE = 0.25
 HELLO = {"type": "hello", "v": 1, "session": None, "locale": None, "page": None, "customer": None}
 # What `shopdesk serve` passes to uvicorn; the echo baseline runs with the same.
-from shopdesk.cli import UVICORN_OPTIONS  # noqa: E402
-
+from shopdesk.cli import UVICORN_OPTIONS
 
 # ---------------------------------------------------------------- the echo baseline
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from shopdesk.engine import HandoffEvent, ReplyDelta, ReplyDone, StatusEvent, Turn
 from shopdesk.settings import DEMO_STORE, Settings
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from starlette.testclient import TestClient, WebSocketDenialResponse
-from starlette.websockets import WebSocketDisconnect
-
 from shopdesk.app import create_app
 from shopdesk.conversations import sign_identity
+from starlette.testclient import TestClient, WebSocketDenialResponse
+from starlette.websockets import WebSocketDisconnect
 
 from .conftest import ScriptedAgent, hello, receive_until
 

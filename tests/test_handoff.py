@@ -7,10 +7,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from starlette.testclient import TestClient
-
 from shopdesk.app import create_app
 from shopdesk.handoff.webhook import sign
+from starlette.testclient import TestClient
 
 from .conftest import ScriptedAgent, hello, receive_until
 

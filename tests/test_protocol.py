@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from shopdesk import protocol
 from shopdesk.protocol import ProtocolError, parse
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from shopdesk.settings import DEMO_STORE
 from shopdesk.store.connector import StoreError
 from shopdesk.store.fixture import FixtureConnector, FixtureError, load_fixture

@@ -20,14 +20,14 @@ from starlette.staticfiles import StaticFiles
 
 from .admin import admin_routes, session_middleware
 from .agent import build_agent
+from .conversations import ConversationService
+from .db.engine import create_engine, session_factory
+from .db.migrate import upgrade
+from .engine import Agent
 from .fanout import create_hub
 from .handoff import build_desk
 from .handoff.outbox import OutboxWorker
 from .handoff.webhook import ZendeskWebhook
-from .conversations import ConversationService
-from .engine import Agent
-from .db.engine import create_engine, session_factory
-from .db.migrate import upgrade
 from .settings import Settings
 from .store.connector import StoreConnector
 from .store.fixture import FixtureConnector
@@ -74,9 +74,7 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         app.state.ready = True
         log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent, desk=desk.name)
         yield
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        await _cancelled(worker)
         await desk.aclose()
         await hub.stop()
         await conversations.aclose()
@@ -134,6 +132,17 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
     app.state.outbox = outbox
     app.state.ready = False
     return app
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it to end, asking again if need be: on Python 3.11 a
+    cancelled ``asyncio.wait_for`` whose awaitable has just finished returns instead of
+    raising (the outbox worker waiting for a wake-up), and the task would go on for ever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
 
 
 def _price(amount: float, currency: str) -> str:

@@ -20,9 +20,9 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from . import protocol
 from .db.chats import ChatStore, ConversationRow, MessageRow, TurnRows, chat_store
 from .db.models import (
     Conversation,
@@ -30,10 +30,8 @@ from .db.models import (
     Rating,
     utcnow,
 )
-from . import protocol
-from .fanout import INBOX, Hub, LocalHub
 from .engine import Agent, Customer, HandoffEvent, HistoryItem, ReplyDone, ReplyEvent, Turn
-
+from .fanout import INBOX, Hub, LocalHub
 
 log = structlog.get_logger(__name__)
 

@@ -20,7 +20,14 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from . import protocol
-from .conversations import AgentFailure, ChatSession, conversation_channel, ConversationService, StoredMessage, verify_identity
+from .conversations import (
+    AgentFailure,
+    ChatSession,
+    ConversationService,
+    StoredMessage,
+    conversation_channel,
+    verify_identity,
+)
 from .engine import Customer, HandoffEvent, HistoryItem, ReplyDelta, ReplyDone, StatusEvent
 from .settings import Settings
 
@@ -47,7 +54,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
 class SlidingWindow:
     """At most ``limit`` events in any ``window`` seconds."""
 
-    __slots__ = ("limit", "window", "_times")
+    __slots__ = ("_times", "limit", "window")
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window

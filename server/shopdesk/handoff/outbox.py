@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .. import protocol
 from ..conversations import ConversationService, conversation_channel
-from ..fanout import INBOX
 from ..db.models import Conversation, Handoff, Message, OutboxComment, utcnow
+from ..fanout import INBOX
 from .desk import HandoffCase, OpenedTicket, TicketDesk, TranscriptLine
 
 log = structlog.get_logger(__name__)

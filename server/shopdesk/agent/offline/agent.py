@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from ...engine import HandoffEvent, ReplyDone, ReplyEvent, StatusEvent, Turn
 from ...settings import Settings
@@ -67,11 +66,11 @@ USES: dict[str, set[str]] = {
 
 RELATIVE_SIZE = [
     (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
-                r"(mindre|ned|smaller|down|lavere)\b", re.I), -1),
+                r"(mindre|ned|smaller|down|lavere)\b", re.IGNORECASE), -1),
     (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
-                r"(større|stoerre|storre|op|bigger|larger|up|højere)\b", re.I), 1),
-    (re.compile(r"\b(size|str\.?)\s+(down|ned)\b|\bsmaller size\b|\bmindre str", re.I), -1),
-    (re.compile(r"\b(size|str\.?)\s+(up|op)\b|\b(bigger|larger) size\b|\bstørre str", re.I), 1),
+                r"(større|stoerre|storre|op|bigger|larger|up|højere)\b", re.IGNORECASE), 1),
+    (re.compile(r"\b(size|str\.?)\s+(down|ned)\b|\bsmaller size\b|\bmindre str", re.IGNORECASE), -1),
+    (re.compile(r"\b(size|str\.?)\s+(up|op)\b|\b(bigger|larger) size\b|\bstørre str", re.IGNORECASE), 1),
 ]
 
 
@@ -265,17 +264,11 @@ def _answers(t: TurnContext, awaiting: list[str]) -> bool:
 
 
 GREETING_WORDS = frozenset(
-    "hi hii hey hello hej hejsa hallo halloo dav goddag godmorgen morgen god aften dag there "
-    "thanks thank you tak mange skal have for hjaelpen hjælpen help cheers bye farvel vi ses "
-    "good morning evening afternoon ok okay super fint perfekt great nice a lot so much very "
-    "tusind tusinde kaempe stor tak mange hej igen again also".split())
+    ["hi", "hii", "hey", "hello", "hej", "hejsa", "hallo", "halloo", "dav", "goddag", "godmorgen", "morgen", "god", "aften", "dag", "there", "thanks", "thank", "you", "tak", "mange", "skal", "have", "for", "hjaelpen", "hjælpen", "help", "cheers", "bye", "farvel", "vi", "ses", "good", "morning", "evening", "afternoon", "ok", "okay", "super", "fint", "perfekt", "great", "nice", "a", "lot", "so", "much", "very", "tusind", "tusinde", "kaempe", "stor", "tak", "mange", "hej", "igen", "again", "also"])
 
 # Words that say someone wants help, but not with what.
 VAGUE_WORDS = frozenset(
-    "can could you help me please i have a question som an about something issue problem need "
-    "kan du hjaelpe hjælpe mig jeg har et spoergsmaal spørgsmål sporgsmal om noget hjaelp hjælp "
-    "brug for med problem vil gerne spoerge spørge sporge lige bare want would like ask to the "
-    "with is there someone anyone der nogen en".split())
+    ["can", "could", "you", "help", "me", "please", "i", "have", "a", "question", "som", "an", "about", "something", "issue", "problem", "need", "kan", "du", "hjaelpe", "hjælpe", "mig", "jeg", "har", "et", "spoergsmaal", "spørgsmål", "sporgsmal", "om", "noget", "hjaelp", "hjælp", "brug", "for", "med", "problem", "vil", "gerne", "spoerge", "spørge", "sporge", "lige", "bare", "want", "would", "like", "ask", "to", "the", "with", "is", "there", "someone", "anyone", "der", "nogen", "en"])
 
 
 def _is_vague(text: str) -> bool:
