@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from shopdesk.engine import HandoffEvent, ReplyDelta, ReplyDone, StatusEvent, Turn
@@ -16,6 +17,24 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 PG_URL = os.environ.get("SHOPDESK_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SHOPDESK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+async def postgres_admin() -> Any:
+    """A connection to the test server's maintenance database, for creating databases.
+
+    PostgreSQL is there on CI; elsewhere SHOPDESK_SKIP_POSTGRES=1 skips these cases."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(PG_URL)
+    try:
+        return await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
+                                     password=base.password, database=base.database, timeout=5)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as err:
+        if os.environ.get("SHOPDESK_SKIP_POSTGRES") == "1":
+            pytest.skip(f"PostgreSQL not reachable ({err}); skipped as SHOPDESK_SKIP_POSTGRES=1")
+        pytest.fail(f"PostgreSQL not reachable at {base.render_as_string()}: {err!r} "
+                    "(set SHOPDESK_SKIP_POSTGRES=1 to skip these cases)")
 
 
 class ScriptedAgent:

@@ -37,7 +37,7 @@ from shopdesk.handoff.webhook import sign
 from shopdesk.settings import DEMO_STORE
 from sqlalchemy.engine import make_url
 
-from .conftest import PG_URL, REDIS_URL, free_port, hello
+from .conftest import PG_URL, REDIS_URL, free_port, hello, postgres_admin
 from .fake_zendesk import FakeZendesk, running_fake_zendesk
 from .server_process import ServerProcess
 
@@ -392,22 +392,13 @@ async def test_a_message_written_while_the_ticket_is_pending_is_in_the_ticket_on
 
 # ---------------------------------------------------------------- across processes
 
-async def _postgres_admin() -> asyncpg.Connection:
-    base = make_url(PG_URL)
-    try:
-        return await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
-                                     password=base.password, database=base.database, timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as err:
-        if os.environ.get("SHOPDESK_SKIP_POSTGRES") == "1":
-            pytest.skip(f"PostgreSQL not reachable ({err})")
-        pytest.fail(f"PostgreSQL not reachable at {base.render_as_string()}: {err!r}")
 
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A database of its own, at the schema's head (so two servers can start side by side)."""
     name = f"shopdesk_test_{secrets.token_hex(6)}"
-    admin = await _postgres_admin()
+    admin = await postgres_admin()
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from alembic.script import ScriptDirectory
 from shopdesk.conversations import AgentFailure, ChatSession, ConversationService, StoredMessage
@@ -45,7 +44,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import PG_URL, ScriptedAgent
+from .conftest import PG_URL, ScriptedAgent, postgres_admin
 
 TABLES = {"conversation", "message", "rating", "audit_entry", "agent_turn", "handoff", "outbox_comment",
           "alembic_version"}
@@ -66,16 +65,6 @@ class LookupAgent(ScriptedAgent):
 
 # ---------------------------------------------------------------- databases
 
-async def _postgres_admin() -> asyncpg.Connection:
-    base = make_url(PG_URL)
-    try:
-        return await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
-                                     password=base.password, database=base.database, timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as err:
-        if os.environ.get("SHOPDESK_SKIP_POSTGRES") == "1":
-            pytest.skip(f"PostgreSQL not reachable ({err}); skipped as SHOPDESK_SKIP_POSTGRES=1")
-        pytest.fail(f"PostgreSQL not reachable at {base.render_as_string()}: {err!r} "
-                    "(set SHOPDESK_SKIP_POSTGRES=1 to skip these cases)")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -85,7 +74,7 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> 
         yield f"sqlite+aiosqlite:///{tmp_path}/shop.db"
         return
     name = f"shopdesk_test_{secrets.token_hex(6)}"
-    admin = await _postgres_admin()
+    admin = await postgres_admin()
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
