@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,10 @@ class Services:
 
 
 def create_app(settings: Settings | None = None, connector: StoreConnector | None = None,
-               agent: Agent | None = None, migrate: bool = True) -> Starlette:
+               agent: Agent | None = None, migrate: bool = True, freeze_gc: bool = False) -> Starlette:
+    """``freeze_gc``: once started, what start-up made (the agent's models above all) is left
+    out of the garbage collector's full passes, which would otherwise walk all of it, a
+    pause of a tenth of a second or more each (``shopdesk serve``; one app per process)."""
     settings = settings or Settings()
     connector = connector or FixtureConnector.from_file(settings.store)
     engine = create_engine(settings.database_url)
@@ -71,6 +75,9 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         conversations.agent = agent or await build_agent(settings, connector)
         await hub.start()
         worker = asyncio.create_task(outbox.run())
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         app.state.ready = True
         log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent, desk=desk.name)
         yield

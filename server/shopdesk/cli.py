@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,9 +112,16 @@ def _serve(settings: Settings) -> int:
     check_settings(settings)  # e.g. the Claude agent without ANTHROPIC_API_KEY: one line, no traceback
     connector = FixtureConnector(_load_store(settings))
     upgrade(settings.database_url)
-    app = create_app(settings, connector=connector, migrate=False)
+    app = create_app(settings, connector=connector, migrate=False, freeze_gc=True)
+    logging.getLogger("uvicorn.error").addFilter(_refusal_is_no_error)
     uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
     return 0
+
+
+def _refusal_is_no_error(record: logging.LogRecord) -> bool:
+    """uvicorn's websockets-sansio logs an error for a socket refused before the upgrade
+    (a foreign origin gets its 403, as meant): not one of ours."""
+    return record.getMessage() != "ASGI callable returned without completing handshake."
 
 
 def _create_operator(settings: Settings, email: str, name: str, role: str, password: str | None) -> int:

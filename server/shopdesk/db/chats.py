@@ -21,12 +21,14 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import structlog
 from sqlalchemy import JSON, DateTime, insert, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
 
 from .models import AgentTurn, AuditEntry, Conversation, Handoff, Message, OutboxComment
 
@@ -229,7 +231,17 @@ class _Sql:
         return text
 
 
+@cache
+def _defaults(table: str) -> tuple[tuple[str, Any], ...]:
+    """The model's column defaults (what a Core insert fills in when a value is left out)."""
+    return tuple((c.name, c.default) for c in SQLModel.metadata.tables[table].columns
+                 if c.default is not None and (c.default.is_scalar or c.default.is_callable))
+
+
 def _insert(db: sqlite3.Connection, sql: _Sql, table: str, row: dict[str, Any]) -> int:
+    for name, default in _defaults(table):
+        if name not in row:
+            row = {**row, name: default.arg(None) if default.is_callable else default.arg}
     columns = tuple(row)
     cursor = db.execute(sql.insert(table, columns), [_bind(k, v) for k, v in row.items()])
     return int(cursor.lastrowid or 0)
@@ -300,14 +312,21 @@ class SqliteWriter:
 
     What is queued during one turn of the event loop is written in one transaction at the
     start of the next, and every caller resumes once it is committed. With WAL and
-    ``synchronous=NORMAL`` a commit writes the log without waiting for the disk, so the
-    loop is not held up by I/O worth mentioning; the one wait that could be long, the
-    checkpoint (which syncs), runs in a thread. Nor does the loop wait for a lock: when
-    another connection is writing (``BEGIN IMMEDIATE`` finds the database busy), the batch
-    is written from a thread that waits for it, and later batches queue behind it.
+    ``synchronous=NORMAL`` a commit appends to the log without waiting for the disk, so
+    the loop is not held up by I/O worth mentioning. The loop never waits for a lock
+    either: when another connection is writing (``BEGIN IMMEDIATE`` finds the database
+    busy), the batch is written from a thread that waits for it, and later batches queue
+    behind it.
+
+    Checkpoints (which copy the log into the database file and sync it) run in a thread:
+    PASSIVE ones while writing goes on, which copy nearly all of the log; and every few,
+    with writes held back for the moment it takes (some ms), a TRUNCATE one for the rest,
+    so that the log starts again from empty instead of growing under steady load.
     """
 
-    CHECKPOINT_EVERY = 256  # batches between checkpoints (in a thread, PASSIVE)
+    CHECKPOINT_EVERY = 256  # writes (of some 5 pages each) between checkpoints
+    TRUNCATE_EVERY = 4  # checkpoints; the log stays below some 25 MB
+    CHECKPOINT_WAIT_MS = 250  # the last step gives up (and is tried later) if kept waiting this long
 
     def __init__(self, path: str) -> None:
         self._path = path
@@ -315,17 +334,19 @@ class SqliteWriter:
         self._pending: Batch = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
-        self._in_thread = False  # a batch is being written from a thread: the rest waits
-        self._batches = 0
+        self._held = False  # a thread writes a batch, or checkpoints: the rest waits for it
+        self._written = 0
+        self._rounds = 0
         self._checkpointing = False
 
     def run(self, job: Job) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # another loop (a test's): nothing of the old one waits
-            self._loop, self._pending, self._scheduled, self._in_thread = loop, [], False, False
+            self._loop, self._pending, self._scheduled, self._held = loop, [], False, False
+            self._checkpointing = False
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((job, future))
-        if not self._scheduled and not self._in_thread:
+        if not self._scheduled and not self._held:
             self._scheduled = True
             loop.call_soon(self._flush)
         return future
@@ -338,6 +359,8 @@ class SqliteWriter:
 
     def _flush(self) -> None:
         self._scheduled = False
+        if self._held:
+            return
         batch, self._pending = self._pending, []
         if not batch:
             return
@@ -366,30 +389,33 @@ class SqliteWriter:
                             return
                         results.append((False, one))
         self._resolve(batch, results)
-        self._batches += 1
-        if self._batches % self.CHECKPOINT_EVERY == 0 and not self._checkpointing:
-            self._checkpointing = True
-            task = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
-            task.add_done_callback(self._checkpointed)
+        self._written += len(batch)
+        if self._written >= self.CHECKPOINT_EVERY and not self._checkpointing:
+            self._written = 0
+            self._checkpoint()
 
-    def _write_in_thread(self, batch: Batch) -> None:
-        self._in_thread = True
+    def _hold(self, work: Callable[[], Any], then: Callable[[asyncio.Future[Any]], None]) -> None:
+        """Writes wait while ``work`` runs in a thread; ``then`` gets its outcome."""
+        self._held = True
         loop = asyncio.get_running_loop()
 
-        def write() -> list[tuple[bool, Any]]:
-            return _write_waiting(self._path, batch)
-
-        def done(task: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+        def done(task: asyncio.Future[Any]) -> None:
             if loop is not self._loop:
                 return
-            self._in_thread = False
-            exc = task.exception()
-            self._resolve(batch, [(False, exc)] * len(batch) if exc else task.result())
-            if self._pending and not self._scheduled:
+            self._held = False
+            then(task)
+            if self._pending and not self._scheduled and not self._held:
                 self._scheduled = True
                 loop.call_soon(self._flush)
 
-        loop.run_in_executor(None, write).add_done_callback(done)
+        loop.run_in_executor(None, work).add_done_callback(done)
+
+    def _write_in_thread(self, batch: Batch) -> None:
+        def written(task: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+            exc = task.exception()
+            self._resolve(batch, [(False, exc)] * len(batch) if exc else task.result())
+
+        self._hold(lambda: _write_waiting(self._path, batch), written)
 
     @staticmethod
     def _resolve(batch: Batch, results: list[tuple[bool, Any]]) -> None:
@@ -402,19 +428,37 @@ class SqliteWriter:
                 future.set_exception(value)
 
     def _checkpoint(self) -> None:
-        db = _connect(self._path, 30000)
+        self._checkpointing = True
+        loop = asyncio.get_running_loop()
+
+        def passive() -> None:
+            self._checkpoint_step("PASSIVE", 30000)
+
+        def copied(task: asyncio.Future[None]) -> None:
+            if loop is not self._loop:
+                return
+            self._rounds += 1
+            if task.exception() is not None or self._rounds % self.TRUNCATE_EVERY:
+                self._checkpointed(task)
+                return
+            self._hold(lambda: self._checkpoint_step("TRUNCATE", self.CHECKPOINT_WAIT_MS), self._checkpointed)
+
+        loop.run_in_executor(None, passive).add_done_callback(copied)
+
+    def _checkpoint_step(self, mode: str, wait_ms: int) -> None:
+        db = _connect(self._path, wait_ms)
         try:
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            db.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
         finally:
             db.close()
 
-    def _checkpointed(self, task: asyncio.Future[None]) -> None:
+    def _checkpointed(self, task: asyncio.Future[Any]) -> None:
         self._checkpointing = False
         if not task.cancelled() and task.exception() is not None:
             log.warning("sqlite.checkpoint_failed", error=repr(task.exception()))
 
     async def aclose(self) -> None:
-        while self._pending or self._scheduled or self._in_thread:
+        while self._pending or self._scheduled or self._held or self._checkpointing:
             await asyncio.sleep(0.01)
         if self._db is not None:
             self._db.close()
