@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .corking import CorkedWebSocketProtocol
 from .settings import Settings
 
 
@@ -95,7 +96,8 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "ws_ping_interval": 20,
     "ws_ping_timeout": 20,
     "ws_per_message_deflate": False,  # a zlib pair per socket costs ~42 KB per idle chat
-    "ws": "websockets-sansio",
+    # websockets-sansio, with the frames of one loop turn written at once (corking.py)
+    "ws": CorkedWebSocketProtocol,
 }
 
 

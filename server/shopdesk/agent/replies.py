@@ -59,7 +59,9 @@ class Replies:
         env = self._envs.get(lang)
         if env is None:
             env = Environment(loader=FileSystemLoader(self.dir / lang), undefined=ChainableUndefined,
-                              autoescape=False, trim_blocks=False, lstrip_blocks=True)
+                              autoescape=False, trim_blocks=False, lstrip_blocks=True,
+                              # templates are read once: no stat() of the file on every reply
+                              auto_reload=False)
             env.filters["date"] = lambda v: format_date(v, lang, self.this_year)
             env.filters["money"] = lambda v: format_money(v, lang, self.currency)
             env.filters["days"] = lambda v: f"{v[0]}-{v[1]}" if v and v[0] != v[1] else f"{v[0] if v else ''}"
@@ -85,8 +87,12 @@ def _join(items: list[str], lang: str) -> str:
     return ", ".join(items[:-1]) + word + items[-1]
 
 
+_DOUBLE_STOP = re.compile(r"(?<![.])\.\.(?![.])")
+_BLANKS = re.compile(r"[ \t]+")
+
+
 def _tidy(text: str) -> str:
     """Templates are written for reading; replies are one or two short paragraphs."""
-    text = re.sub(r"(?<![.])\.\.(?![.])", ".", text)  # "899 kr." at the end of a sentence
-    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.splitlines()]
+    text = _DOUBLE_STOP.sub(".", text)  # "899 kr." at the end of a sentence
+    lines = [_BLANKS.sub(" ", ln).strip() for ln in text.splitlines()]
     return "\n".join(ln for ln in lines if ln).strip()

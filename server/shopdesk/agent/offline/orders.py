@@ -159,14 +159,14 @@ _NOT_ITEMS = frozenset({"ordre", "order", "gerne", "returnere", "return", "bytte
 
 
 def _common_run(a: str, b: str) -> int:
-    best = 0
-    for i in range(len(a)):
-        for j in range(len(b)):
-            k = 0
-            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
-                k += 1
-            best = max(best, k)
-    return best
+    """The length of the longest run of letters ``a`` and ``b`` share (substring search in C)."""
+    if len(a) > len(b):
+        a, b = b, a
+    for size in range(len(a), 0, -1):
+        for i in range(len(a) - size + 1):
+            if a[i : i + size] in b:
+                return size
+    return 0
 
 
 async def _order_lines(t: TurnContext, order: Order) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -286,13 +286,13 @@ class EntityExtractor:
     @staticmethod
     def _codes(text: str, spans: Spans) -> list[str]:
         codes: list[str] = []
-        shouting = sum(c.isupper() for c in text) > 0.6 * max(sum(c.isalpha() for c in text), 1)
+        shouting = sum(map(str.isupper, text)) > 0.6 * max(sum(map(str.isalpha, text)), 1)
         cue = _CODE_CUE.search(text)
         for m in _CODE_TOKEN.finditer(text):
             token = m.group("code")
             bare = token.replace("-", "")
-            has_digit = any(c.isdigit() for c in bare)
-            has_letter = any(c.isalpha() for c in bare)
+            # ASCII letters and digits only (the pattern), so one of each test settles both
+            has_letter, has_digit = not bare.isdigit(), not bare.isalpha()
             if has_digit and has_letter:
                 ok = len(bare) >= 4 and not _NOT_A_CODE.fullmatch(token)
             elif has_letter:  # letters only: "koden SOMMERSALG", not shouting, not "GLS"

@@ -5,7 +5,7 @@ a product whose title (in any locale) or handle they share words with. Each titl
 weighs by how rare it is in the catalogue (idf): "quilted" names one product, "jacket"
 names several. A product matches when most of its title's weight is in the message, or
 when the message holds, near enough letter for letter, a word only that product has.
-Scoring is one rapidfuzz matrix call per message, a fraction of a millisecond.
+Scoring is one rapidfuzz call per new word, kept for the next message that has it.
 
 Danish names things by compounds and inflects them: "skjorten" is the shirt, and the only
 shirt of a store may be its "Oxfordskjorte"; "frakken" its "Uldfrakke", "støvlerne" its
@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -77,6 +78,7 @@ _SUFFIXES = ("erne", "ene", "en", "er", "et", "es", "s", "e", "n")
 _ENDINGS = ("erne", "ene", "ers", "ens", "ets", "en", "et", "ne", "er", "es", "e", "n", "s")
 MIN_COVERAGE = 0.6
 MIN_TAIL, MIN_HEAD = 4, 3
+WORD_CACHE = 1 << 14  # message words whose hits are kept (each a few sparse entries)
 TAIL_QUALITY = 0.9  # "skjorten" for "Oxfordskjorte": a sure name, a little less than the word
 
 
@@ -171,6 +173,7 @@ class ProductIndex:
             ]
         )
         self._tails = self._tail_table(rows, vocabulary)
+        self._word_hits = lru_cache(maxsize=WORD_CACHE)(self._hits_of)
 
     @staticmethod
     def _tail_table(
@@ -217,43 +220,51 @@ class ProductIndex:
     def get(self, product_id: str) -> Product | None:
         return self._products.get(product_id)
 
+    def _hits_of(self, word: str) -> tuple[NDArray[np.intp], NDArray[np.float64], tuple[int, ...]]:
+        """What one message word says about each title word: the columns it names, how
+        surely (0..1), and which of them it names by a compound's tail.
+
+        A message is the sum of its words, and shoppers use the same words over and over,
+        so this is kept per word (``_word_hits``): a message then costs a few look-ups.
+        """
+        whole = cdist(self._vocabulary, [word], scorer=fuzz.ratio)[:, 0]
+        best = np.where(self._stems == _stem(word), 100.0,
+                        np.where(whole >= self._cutoffs, whole, 0.0))
+        # "regnjakken" holds the title word "jakke": it counts, a little less. The other way
+        # round ("jakke" is part of the title word "regnjakke") names nothing in particular.
+        for j in self._long_words:
+            title_word = self._vocabulary[j]
+            if best[j] < 90.0 and len(word) > len(title_word) and title_word in word:
+                best[j] = 90.0
+        quality = best / 100.0
+        # "skjorten" -> "Oxfordskjorte": a tail only one product's title word ends in.
+        tails: list[int] = []
+        for form in _forms(word):
+            for j in self._tails.get(form, ()):
+                quality[j] = max(quality[j], TAIL_QUALITY)
+                tails.append(j)
+        columns = np.flatnonzero(quality)
+        return columns, quality[columns], tuple(dict.fromkeys(tails))
+
     def match(self, text: str) -> list[ProductMatch]:
         words = _words(text)
         if not words or not self._vocabulary:
             return []
         # "regn jakke" should find "Regnjakke": adjacent words are tried joined as well.
         words += [a + b for a, b in pairwise(words) if len(a) >= 3 and len(b) >= 3]
-        whole = cdist(self._vocabulary, words, scorer=fuzz.ratio)
-        same_stem = (
-            self._stems[:, None] == np.array([_stem(w) for w in words], dtype=object)[None, :]
-        )
-        best = np.where(
-            same_stem, 100.0, np.where(whole >= self._cutoffs[:, None], whole, 0.0)
-        ).max(axis=1)
-        # "regnjakken" holds the title word "jakke": it counts, a little less. The other way
-        # round ("jakke" is part of the title word "regnjakke") names nothing in particular.
-        joined = " ".join(words)
-        for j in self._long_words:
-            word = self._vocabulary[j]
-            if (
-                best[j] < 90.0
-                and word in joined
-                and any(word in w and len(w) > len(word) for w in words)
-            ):
-                best[j] = 90.0
-        quality = best / 100.0
-        # "skjorten" -> "Oxfordskjorte": a tail only one product's title word ends in.
+        quality = np.zeros(len(self._vocabulary))
         tail_hit = np.zeros(len(self._vocabulary), dtype=bool)
-        if self._tails:
-            for word in words:
-                for form in _forms(word):
-                    for j in self._tails.get(form, ()):
-                        quality[j] = max(quality[j], TAIL_QUALITY)
-                        tail_hit[j] = True
-        coverage = self._weights @ quality
-        unique_hit = (
-            (self._weights > 0) & ((self._unique & (quality >= 0.92)) | tail_hit)[None, :]
-        ).any(axis=1)
+        for word in words:
+            columns, values, tails = self._word_hits(word)
+            if len(columns):
+                quality[columns] = np.maximum(quality[columns], values)
+            if tails:
+                tail_hit[list(tails)] = True
+        # Only the columns the message touched count: a few, whatever the catalogue's size.
+        touched = np.flatnonzero(quality)
+        coverage = self._weights[:, touched] @ quality[touched]
+        sure = np.flatnonzero((self._unique & (quality >= 0.92)) | tail_hit)
+        unique_hit = (self._weights[:, sure] > 0).any(axis=1)
         found: dict[str, ProductMatch] = {}
         for i in np.flatnonzero((coverage >= MIN_COVERAGE) | unique_hit):
             pid, title, _ = self._rows[i]
