@@ -798,6 +798,10 @@ def test_a_new_address_is_split_into_street_postcode_and_town(extractor: EntityE
         ("fodlængde 26,5 cm", {"foot_length": 26.5}),
         ("foot 26.5", {"foot_length": 26.5}),
         ("min fod er 25 cm lang", {"foot_length": 25.0}),
+        # foot length said as the way it is measured, before or after the number
+        ("from heel to toe I measure 25.5 cm", {"foot_length": 25.5}),
+        ("jeg måler 24,5 cm fra hælen til tåen", {"foot_length": 24.5}),
+        ("fra hæl til tå er der 27 cm", {"foot_length": 27.0}),
         ("waist 32 inseam 34", {"waist": 81.3, "inseam": 86.4}),  # jeans inches
         ("skridtlængde 80", {"inseam": 80.0}),
         ("str 40 tak", {}),

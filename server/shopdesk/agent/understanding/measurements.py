@@ -24,7 +24,8 @@ _PERSON = (
 _FILLER = (
     r"(?:\W|\b(?:er|is|are|was|of|på|paa|pa|omkring|ca|cirka|about|around|approx"
     r"|approximately|measures|measure|måler|maaler|maler|measuring|just|only|kun|lige|size"
-    r"|str|min|mine|my|the|length|længde|laengde|langde|vidde|omkreds|circumference)\b)*$"
+    r"|str|min|mine|my|the|length|længde|laengde|langde|vidde|omkreds|circumference"
+    r"|i|jeg|it|der|det|that|which)\b)*$"
 )
 _BEFORE = {
     name: re.compile(alternation(words) + _FILLER, re.IGNORECASE) for name, words in _LABELS.items()
@@ -34,7 +35,7 @@ _BEFORE["height"] = re.compile(
 )
 _AFTER = {
     name: re.compile(
-        r"^\s*(?:(?:i|in|om|around|over|rundt|paa|på|pa|the|my|min|mine|of)\s+)*"
+        r"^\s*(?:(?:i|in|om|around|over|rundt|paa|på|pa|the|my|min|mine|of|fra|from|measured)\s+)*"
         + alternation(words),
         re.IGNORECASE,
     )
