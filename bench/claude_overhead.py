@@ -29,7 +29,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from serving import cpu_seconds, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_TOKEN_MS = 300.0
@@ -56,34 +57,6 @@ QUESTIONS = [
     "Kan jeg betale med MobilePay?",
 ]
 HELLO = {"type": "hello", "v": 1, "session": None, "locale": None, "page": None, "customer": None}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a running process (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server did not become healthy")
 
 
 @dataclass
@@ -278,7 +251,7 @@ def main() -> None:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         procs.append(server)
         url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, server)
+        wait_healthy(server, url)
         ws_url = f"ws://127.0.0.1:{port}/ws"
 
         print(f"fake model: first token after {FIRST_TOKEN_MS:.0f} ms, then a token every "

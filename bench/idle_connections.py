@@ -17,10 +17,8 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,16 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from serving import free_port, raise_fd_limit, wait_healthy
+
 TARGET_KB = 50
 HELLO = {"type": "hello", "v": 1, "session": None, "locale": "en", "page": None, "customer": None}
-
-
-def raise_fd_limit() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    return want
 
 
 def rss_kb(pid: int) -> int:
@@ -95,28 +87,6 @@ def run_client(url: str, count: int, deflate: bool) -> None:
 
 
 # ---------------------------------------------------------------- the bench
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(proc: subprocess.Popen[bytes], port: int, timeout: float = 90.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("server did not become healthy")
-
 
 def settled_rss(pid: int, seconds: float = 3.0) -> int:
     """VmRSS once it stops moving (the server finishes the last hellos' work)."""
@@ -188,7 +158,7 @@ def main() -> None:
         server = subprocess.Popen([sys.executable, "-m", "shopdesk", "serve", "--host", "127.0.0.1",
                                    "--port", str(port)], env=env, stdout=log, stderr=log)
     try:
-        wait_healthy(server, port)
+        wait_healthy(server, f"http://127.0.0.1:{port}")
         # Warm-up: the first chats load what is imported or compiled lazily.
         warm, _, _ = open_chats(url, 50, 1, args.deflate)
         close_chats(warm)

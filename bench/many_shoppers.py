@@ -26,10 +26,7 @@ import contextlib
 import json
 import os
 import random
-import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +67,7 @@ ORDER_QUESTIONS = [
 ORDER_SHARE = 0.25
 HELLO = {"type": "hello", "v": 1, "session": None, "locale": None, "page": None, "customer": None}
 # What `shopdesk serve` passes to uvicorn; the echo baseline runs with the same.
+from serving import cpu_seconds, free_port, raise_fd_limit, stop, wait_healthy
 from shopdesk.cli import UVICORN_OPTIONS
 
 # ---------------------------------------------------------------- the echo baseline
@@ -270,7 +268,7 @@ async def drive(url: str, conversations: int, seconds: float, timeout: float, se
     await asyncio.gather(*(open_one(s) for s in shoppers))
     connect_s = time.perf_counter() - started
 
-    server_cpu0, client_cpu0 = _cpu_seconds(server_pid), time.process_time()
+    server_cpu0, client_cpu0 = cpu_seconds(server_pid), time.process_time()
     t0 = time.perf_counter() + 0.2
     stop = t0 + seconds
 
@@ -283,7 +281,7 @@ async def drive(url: str, conversations: int, seconds: float, timeout: float, se
 
     await asyncio.gather(*(schedule(s) for s in shoppers))
     window = time.perf_counter() - t0
-    server_cpu, client_cpu = _cpu_seconds(server_pid) - server_cpu0, time.process_time() - client_cpu0
+    server_cpu, client_cpu = cpu_seconds(server_pid) - server_cpu0, time.process_time() - client_cpu0
 
     # Let what is in flight finish, up to the timeout.
     deadline = time.perf_counter() + timeout
@@ -332,15 +330,6 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99), "max": ordered[-1]}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far, from /proc (children not included)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_client(url: str, conversations: int, seconds: float, timeout: float, server_pid: int) -> None:
     raise_fd_limit()
     try:
@@ -356,52 +345,13 @@ def run_client(url: str, conversations: int, seconds: float, timeout: float, ser
 
 # ---------------------------------------------------------------- orchestration
 
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(proc: subprocess.Popen[bytes], port: int, timeout: float = 90.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("server did not become healthy")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def measure(name: str, server: list[str], env: dict[str, str], args: argparse.Namespace,
             log: Path) -> dict[str, Any]:
     port = free_port()
     with log.open("wb") as out:
         proc = subprocess.Popen([*server, "--port", str(port)], env=env, stdout=out, stderr=out)
         try:
-            wait_healthy(proc, port)
+            wait_healthy(proc, f"http://127.0.0.1:{port}")
             print(f"{name}: {args.conversations} chats x {args.seconds:g} s ...", file=sys.stderr, flush=True)
             client = subprocess.run(
                 [sys.executable, __file__, "--role", "client", "--url", f"ws://127.0.0.1:{port}/ws",
