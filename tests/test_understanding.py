@@ -1153,3 +1153,51 @@ def test_the_demo_store_products_are_found_by_name() -> None:
         for title in product.titles():
             found = understander.understand(f"har i {title.lower()} på lager?").entities.products
             assert found and found[0].product_id == product.id, (title, found)
+
+
+def _kids_products() -> list[Product]:
+    def variants(prefix: str, sizes: list[str]) -> list[Variant]:
+        return [Variant(sku=f"{prefix}-{s}", size=s, color="navy", stock=3) for s in sizes]
+
+    return [
+        Product(id="k1", title="Regnjakke Ugle", category="kids", price=499,
+                variants=variants("UGLE", ["92", "98", "104", "110", "116"])),
+        Product(id="k2", title="Uldsokker", category="accessories", price=149,
+                variants=variants("SOCK", ["22-25", "26-29", "30-33"])),
+        Product(id="k3", title="Lav sneaker", category="shoes", price=449, variants=variants("LAV", ["38"])),
+        Product(id="k4", title="Knude hue", category="accessories", price=229, variants=variants("HUE", [""])),
+    ]
+
+
+@pytest.mark.parametrize("text, sizes, usual", [
+    ("my daughter usually wears 110, what size in this?", ["110"], "110"),
+    ("han bruger normalt 104", ["104"], "104"),
+    ("could I exchange it for a 116?", ["116"], None),
+    ("har i uldsokker i 30-33?", ["30-33"], None),
+    ("jeg er normalt 180", [], None),  # no size of the store: a height, not a size
+])
+def test_the_stores_own_sizes_are_read_kids_heights_and_ranges(text, sizes, usual) -> None:
+    found = EntityExtractor(_kids_products()).extract(text)
+    assert found.sizes == sizes and found.usual_size == usual
+
+
+@pytest.mark.parametrize("text, height", [
+    ("hvilken størrelse til en pige på 101 cm", 101.0),
+    ("for a kid who's 115 cm?", 115.0),
+])
+def test_a_childs_height_is_a_height(text, height) -> None:
+    assert EntityExtractor(_kids_products()).extract(text).measurements.get("height") == height
+
+
+@pytest.mark.parametrize("text, number", [
+    ("604137 gry.thorsen@example.dk", "604137"),  # "g..." after it is no unit
+    ("I want a refund. 604120 petra@example.dk", "604120"),  # a sentence ends before it
+])
+def test_order_numbers_next_to_unit_like_letters_and_money_words(text, number) -> None:
+    assert EntityExtractor(_kids_products()).extract(text).order_numbers == [number]
+
+
+def test_a_short_product_name_is_found_as_written_but_not_inside_other_words() -> None:
+    extractor = EntityExtractor(_kids_products())
+    assert [m.product_id for m in extractor.extract("hvornår kommer huen igen").products] == ["k4"]
+    assert "k3" not in [m.product_id for m in extractor.extract("hvad er jakken lavet af").products]

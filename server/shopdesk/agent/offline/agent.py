@@ -13,6 +13,7 @@ from ...tools import ToolContext
 from .. import escalation
 from ..replies import Replies
 from ..understanding import Understander
+from ..understanding.entities import loose_codes
 from ..understanding.language import detect_language
 from . import orders, shop
 from .faq import FaqIndex
@@ -64,13 +65,17 @@ USES: dict[str, set[str]] = {
     "return_request": {"product"}, "return_policy": {"product"},
 }
 
+CODE_SCENARIOS = frozenset({"discount_code", "gift_card"})
+
 RELATIVE_SIZE = [
     (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
                 r"(mindre|ned|smaller|down|lavere)\b", re.IGNORECASE), -1),
     (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
                 r"(større|stoerre|storre|op|bigger|larger|up|højere)\b", re.IGNORECASE), 1),
-    (re.compile(r"\b(size|str\.?)\s+(down|ned)\b|\bsmaller size\b|\bmindre str", re.IGNORECASE), -1),
-    (re.compile(r"\b(size|str\.?)\s+(up|op)\b|\b(bigger|larger) size\b|\bstørre str", re.IGNORECASE), 1),
+    (re.compile(r"\b(size|str\.?)\s+(down|ned)\b|\bsmaller size\b|\bmindre str|\bsize\s+smaller\b"
+                r"|\b(størrelsen|str\.?)\s+under\b|\bnext\s+size\s+down\b", re.IGNORECASE), -1),
+    (re.compile(r"\b(size|str\.?)\s+(up|op)\b|\b(bigger|larger) size\b|\bstørre str|\bsize\s+(bigger|larger)\b"
+                r"|\b(størrelsen|str\.?)\s+over\b|\bnext\s+size(\s+up)?\b", re.IGNORECASE), 1),
 ]
 
 
@@ -155,6 +160,8 @@ class OfflineAgent:
             st.sizes = list(e.wanted_sizes)
         if e.colors:
             st.colors = list(e.colors)
+        if not e.codes and CODE_SCENARIOS & {st.scenario, st.last_scenario, t.understanding.scenario}:
+            e.codes.extend(loose_codes(t.text))  # "is SOMMERFEST still valid?": no "code" said
         if e.codes:
             st.codes = list(e.codes)
         measurements = dict(getattr(e, "measurements", {}) or {})
@@ -176,7 +183,10 @@ class OfflineAgent:
 
     async def _decide(self, t: TurnContext) -> tuple[Outcome, str | None]:
         u, st = t.understanding, t.state
-        reason = escalation.from_words(u.asks_for_human or u.scenario == "human_request", u.negative)
+        # The classifier alone asks for a person only when it is sure: "cream please" is
+        # closer to "human please" than to anything else, but says nothing of a person.
+        asks = u.asks_for_human or (u.scenario == "human_request" and u.confidence >= self.thresholds.confidence)
+        reason = escalation.from_words(asks, u.negative)
         if reason:
             return Outcome("handoff", handoff=reason), st.scenario or u.scenario
         scenario = self._scenario(t)
@@ -212,7 +222,20 @@ class OfflineAgent:
         handler = ORDER_SCENARIOS.get(scenario) or SHOP_SCENARIOS.get(scenario)
         if handler is None:
             return Outcome("handoff", handoff="low_confidence"), scenario
-        return await handler(t), scenario
+        # (not the order and email of a verification: asking for them again is the answer
+        # to one who cannot give them, and no reason to hand over by itself)
+        asked = list(st.awaiting) if st.scenario == scenario and not {"order", "email"} & set(st.awaiting) else None
+        outcome = await handler(t)
+        if asked and outcome.awaiting == asked and self._unclear_answer(t, asked):
+            # The same question again, and the shopper's answer was no answer to it
+            # either: after one clarifying question a person takes over.
+            return Outcome("handoff", handoff="low_confidence"), scenario
+        return outcome, scenario
+
+    def _unclear_answer(self, t: TurnContext, asked: list[str]) -> bool:
+        u = t.understanding
+        return not _answers(t, asked) and (u.scenario in ("other", "greeting")
+                                           or u.confidence < self.thresholds.confidence)
 
     def _clarify_or_handoff(self, t: TurnContext) -> Outcome:
         """One clarifying question; unclear again after it goes to a person."""
@@ -232,8 +255,10 @@ class OfflineAgent:
                 return pending
             return u.scenario
         follow = FOLLOW_UP_SLOTS.get(st.last_scenario or "")
-        if follow and u.scenario != st.last_scenario and _answers(t, follow) and (
-                u.confidence < th.switch_confidence or not set(follow) & USES.get(u.scenario, set())):
+        if follow and _answers(t, follow) and (
+                u.scenario == st.last_scenario or u.confidence < th.switch_confidence
+                or not set(follow) & USES.get(u.scenario, set())):
+            _resume_focus(st)
             return st.last_scenario  # "and what about CODE2?" after a code was checked
         if st.awaiting == ["clarify"] and st.first_text:
             combined = self.understander.understand(f"{st.first_text} {t.text}")
@@ -246,6 +271,18 @@ class OfflineAgent:
             # described in it says what the shopper wants.
             return "product_defect"
         return str(u.scenario)
+
+
+def _resume_focus(st: DialogueState) -> None:
+    """A follow-up names what changes ("and in navy?"); the rest is what was asked before."""
+    focus = st.focus or {}
+    if st.items or not focus.get("product"):
+        return  # a product named now starts afresh
+    st.items = [focus["product"]]
+    if st.colors and not st.sizes:
+        st.sizes = list(focus.get("sizes") or [])
+    if st.sizes and not st.colors:
+        st.colors = list(focus.get("colors") or [])
 
 
 def _answers(t: TurnContext, awaiting: list[str]) -> bool:

@@ -41,8 +41,11 @@ async def find_order(t: TurnContext, prefer: Callable[[Order], bool] | None = No
         mine = await t.tool("my_orders")
         numbers = mine.data.get("orders", []) if mine.ok else []
         orders = [o for n in numbers if (o := await t.tools.verified_order(n))]
-        chosen = [o for o in orders if prefer(o)] if prefer else orders
-        pick = (chosen or orders or [None])[0]
+        # The order that holds the product the shopper names ("the backpack"), then the
+        # one the scenario prefers (open, delivered, ...), then the newest.
+        named = [o for o in orders if st.items and await _holds(t, o, st.items)] or orders
+        chosen = [o for o in named if prefer(o)] if prefer else named
+        pick = (chosen or named or [None])[0]
         if pick is not None:
             st.order = pick.number
             st.verified = sorted(t.tools.verified_orders)
@@ -50,6 +53,14 @@ async def find_order(t: TurnContext, prefer: Callable[[Order], bool] | None = No
     if st.email and not number:
         return t.ask("ask_order_number", ["order"], email_given=True)
     return t.ask("ask_order", ["order", "email"])
+
+
+async def _holds(t: TurnContext, order: Order, products: list[str]) -> bool:
+    for line in order.lines:
+        found = await t.tools.connector.variant(line.sku)
+        if found and found[0].id in products:
+            return True
+    return False
 
 
 def is_open(order: Order) -> bool:
@@ -135,7 +146,25 @@ def _lines_named(t: TurnContext, titles: dict[str, list[str]], view_lines: list[
     best = max((score for score, _ in scored), default=0)
     named = [ln for score, ln in scored
              if ln["product_id"] in t.state.items or (best >= 4 and score >= max(4, best - 1))]
+    if len(named) > 1:
+        # "the trousers fit, but I'll send the jacket back": the sentence that asks for
+        # something names the item, the others only tell the story.
+        asking = " ".join(x for x in _SENTENCE.split(said) if _ACTION.search(x))
+        if asking:
+            scored = [(item_overlap(asking, titles.get(ln["sku"], [ln["title"]])), ln) for ln in named]
+            top = max(score for score, _ in scored)
+            focused = [ln for score, ln in scored if top >= 4 and score >= max(4, top - 1)]
+            if focused:
+                return focused
     return named
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|,\s*(?:men|but)\s+", re.IGNORECASE)
+_ACTION = re.compile(
+    r"retur|return|tilbage|send\w*(?:\s+\w+){0,3}\s+back|bytte|byt\b|exchange|swap|ombyt"
+    r"|refund|pengene|money\s+back|i\s+stykker|broke|defekt|faulty|annuller|cancel",
+    re.IGNORECASE,
+)
 
 
 def item_overlap(text: str, titles: list[str]) -> int:
@@ -202,8 +231,8 @@ async def return_request(t: TurnContext) -> Outcome:
     if isinstance(order, Outcome):
         return order
     lines, view = await _order_lines(t, order)
-    if not lines and _wants_all(t.text + " " + (t.state.first_text or "")):
-        lines = view["lines"]
+    if not lines and (_wants_all(t.text + " " + (t.state.first_text or "")) or not is_delivered(order)):
+        lines = view["lines"]  # nothing has arrived yet: that is the answer, whichever item
     if not lines:
         return t.ask("ask_which_item", ["item"], o=view)
     result = await t.tool("create_return", number=order.number, skus=[ln["sku"] for ln in lines])
@@ -230,17 +259,26 @@ def _wants_all(text: str) -> bool:
                                        "whole order", "entire order", "all of it", "begge", "both"))
 
 
+def _wanted_color(t: TurnContext, line: dict[str, Any]) -> str | None:
+    """The colour asked for: "cream instead of charcoal" names the line's own colour too."""
+    current = (line.get("color") or "").lower()
+    other = [c for c in t.state.colors if c.lower() != current]
+    return other[-1] if other else None
+
+
 async def exchange(t: TurnContext) -> Outcome:
     order = await find_order(t, is_delivered)
     if isinstance(order, Outcome):
         return order
+    if order.status == "unfulfilled":
+        return await change_order(t)  # not shipped yet: the line itself can still change
     lines, view = await _order_lines(t, order)
     if not lines:
         return t.ask("ask_which_item", ["item"], o=view)
     line = lines[0]
     sizes = await _sizes_of(t, line["product_id"])
     size = _wanted_size(t, line, sizes)
-    color = t.state.colors[-1] if t.state.colors else None
+    color = _wanted_color(t, line)
     if not size and not color:
         return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes)
     result = await t.tool("create_exchange", number=order.number, sku=line["sku"], size=size, color=color)
@@ -262,7 +300,7 @@ async def change_order(t: TurnContext) -> Outcome:
     line = lines[0]
     sizes = await _sizes_of(t, line["product_id"])
     size = _wanted_size(t, line, sizes)
-    color = t.state.colors[-1] if t.state.colors else None
+    color = _wanted_color(t, line)
     if not size and not color:
         return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes)
     result = await t.tool("change_line", number=order.number, sku=line["sku"], size=size, color=color)

@@ -50,7 +50,8 @@ def _asked_aspects(text: str) -> list[str]:
     cues = {
         "material": ("materiale", "lavet af", "stof", "material", "made of", "fabric", "uld", "wool",
                      "bomuld", "cotton", "kashmir", "cashmere", "silke", "silk", "læder", "leather"),
-        "care": ("vask", "wash", "pleje", "care", "tørretumbl", "tumble", "rens", "dry clean"),
+        "care": ("vask", "wash", "pleje", "care", "tørretumbl", "tumble", "rens", "dry clean", "dryer",
+                 "maskine", "machine"),
         "fit": ("pasform", "fit", "stor i", "lille i", "runs", "size"),
         "price": ("pris", "price", "koster", "cost", "hvad koster", "how much"),
     }

@@ -34,6 +34,9 @@ class DialogueState:
     items: list[str] = field(default_factory=list)   # product ids the shopper named
     first_text: str | None = None        # the message that opened the pending scenario
     failed_verifications: int = 0
+    # What the scenario answered last was about (product, sizes, colours), so a follow-up
+    # that names only one of them ("and in navy?") keeps the rest.
+    focus: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, raw: dict[str, Any]) -> DialogueState:
@@ -51,6 +54,8 @@ class DialogueState:
         self.awaiting = []
         self.clarified = False
         self.first_text = None
+        product = self.items[-1] if self.items else self.product
+        self.focus = {"product": product, "sizes": self.sizes, "colors": self.colors}
         self.sizes, self.colors, self.codes, self.items = [], [], [], []
         self.measurements, self.usual_size, self.relative_size = {}, None, 0
         self.address, self.amount = None, None

@@ -16,7 +16,7 @@ from shopdesk.store.models import Product
 from .folding import alternation, skeleton
 from .language import is_common_word
 from .lexicon import lexicon
-from .measurements import extract_sizes_and_measurements
+from .measurements import extract_sizes_and_measurements, known_size_pattern
 from .products import ProductIndex, ProductMatch
 from .spans import Spans
 
@@ -170,13 +170,13 @@ _ORDER_CUE = re.compile(
 _ORDER_LIST = re.compile(r"(?:\d{3,8})\s*(?:,|og|and|&|\+|/|samt)\s*(?:#\s?)?$", re.IGNORECASE)
 _MONEY_BEFORE = re.compile(
     r"\b(?:betalt|paid|pay|betale|pris|prisen|price|koster|koste|costs?|beløb\w*|amount|trukket|charged|"
-    r"refund\w*|saldo|balance|værdi|worth|total|over|under|mindst|at least|minimum)\W*(?:\w+\W+)?$",
+    r"refund\w*|saldo|balance|værdi|worth|total|over|under|mindst|at least|minimum)[^\w.!?]*(?:\w+[^\w.!?]+)?$",
     re.IGNORECASE,
 )
 _NOT_ORDER_AFTER = re.compile(
-    r"^\s*(?:stk|pcs|styk|dage|days|timer|hours|år|aar|years|følgere|followers|km|x|%|gange|times|units|"
-    r"kunder|customers|medlemmer|members|ansatte|employees|grader|degrees|kcal|meter|gram|g|ml|mb|gb|"
-    r"[A-ZÆØÅ]{1,2}\b)",
+    r"^\s*(?:(?:stk|pcs|styk|dage|days|timer|hours|år|aar|years|følgere|followers|km|x|gange|times|units|"
+    r"kunder|customers|medlemmer|members|ansatte|employees|grader|degrees|kcal|meter|gram|g|ml|mb|gb"
+    r")(?![\w@]|\.\w)|%|[A-ZÆØÅ]{1,2}\b)",
 )
 _LEXICON = lexicon()
 _POSTCODE_AFTER = re.compile(r"^\s+" + alternation(_LEXICON.towns), re.IGNORECASE)
@@ -220,6 +220,8 @@ class EntityExtractor:
             else _COLOUR
         )
         self._colour_keys = {_colour_key(k): v for k, v in self._colours.items()}
+        self._sizes = frozenset(v.size for p in products for v in p.variants if v.size)
+        self._size_pattern = known_size_pattern(self._sizes)
 
     def extract(self, text: str, page_product: str | None = None) -> Entities:
         spans = Spans()
@@ -232,7 +234,7 @@ class EntityExtractor:
         found.address = self._address(text, spans)
         found.phones = self._phones(text, spans)
         found.amounts = self._amounts(text, spans)
-        sized = extract_sizes_and_measurements(text, spans)
+        sized = extract_sizes_and_measurements(text, spans, self._size_pattern, self._sizes)
         found.sizes, found.usual_size, found.measurements = (
             sized.sizes,
             sized.usual_size,
@@ -367,6 +369,20 @@ class EntityExtractor:
             if colour and colour not in colours:
                 colours.append(colour)
         return colours
+
+
+_CAPITAL_WORD = re.compile(r"(?<![\w@./#-])(?P<code>[A-ZÆØÅ]{4,20})(?![\w@-])")
+
+
+def loose_codes(text: str) -> list[str]:
+    """Words in capitals that may be a code when the talk is about codes ("is SOMMERFEST
+    still valid?"): not shouting, not an acronym, not a Danish or English word."""
+    if sum(map(str.isupper, text)) > 0.6 * max(sum(map(str.isalpha, text)), 1):
+        return []
+    return list(dict.fromkeys(
+        m.group("code") for m in _CAPITAL_WORD.finditer(text)
+        if m.group("code") not in _LEXICON.acronyms and not is_common_word(m.group("code"))
+    ))
 
 
 def extract(text: str, products: list[Product], page_product: str | None = None) -> Entities:

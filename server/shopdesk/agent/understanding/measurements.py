@@ -19,7 +19,11 @@ from .spans import Spans
 _LABELS = lexicon().measurement_labels
 # A person followed by "is": "jeg er 172", "min søn er 158", "I'm 180".
 _PERSON = (
-    r"(?:\b(?:jeg|i|han|hun|he|she|vi|we|min\s+\w+|my\s+\w+)\s*(?:er|'m|’m|am|is|'s|’s)|\bi'?m)"
+    r"(?:\b(?:jeg|i|han|hun|he|she|vi|we|min\s+\w+|my\s+\w+)\s*(?:er|'m|’m|am|is|'s|’s)|\bi'?m"
+    # "en pige på 101 cm", "a kid who's 115 cm": a child's height, the size of kids' clothes
+    r"|\b(?:barn|barnet|pige|pigen|dreng|drengen|søn|sønnen|datter|datteren|baby|babyen|kid|child"
+    r"|boy|girl|son|daughter|toddler|nephew|niece|nevø|niece|barnebarn|grandson|granddaughter)"
+    r"\s+(?:på|paa|pa|of|who'?s|who\s+is|that'?s|som\s+er|er|is|'s|’s))"
 )
 _FILLER = (
     r"(?:\W|\b(?:er|is|are|was|of|på|paa|pa|omkring|ca|cirka|about|around|approx"
@@ -108,7 +112,7 @@ _USUAL_CUE = r"(?:normally|usually|normalt|plejer(?:\s+at)?|typically|always|alt
 _USUAL_VERB = r"(?:wear|wears|take|takes|buy|get|go\s+for|am|'m|’m|er|bruger|bruge|tager|tage|have|har|køber|købe|går\s+i|gaar\s+i|gar\s+i|passer|fit\s+in|fit|fits|a|an|en|et)"
 _USUAL_SIZE = (
     r"(?:(?:in\s+)?(?:a|an|en|et)\s+)?(?:str\.?\s*|size\s*|størrelse\s*|stoerrelse\s*)?"
-    r"(?P<size>XXXS|XXS|XS|XXXL|XXL|XL|[2-5]XL|S|M|L|small|medium|large|\d{2}(?:[.,]5)?(?:/\d{2})?)(?![\w])"
+    r"(?P<size>XXXS|XXS|XS|XXXL|XXL|XL|[2-5]XL|S|M|L|small|medium|large|\d{2,3}(?:[.,]5)?(?:/\d{2})?)(?![\w])"
 )
 _USUAL = [
     re.compile(_USUAL_CUE + r"\s+(?:" + _USUAL_VERB + r"\s+)*" + _USUAL_SIZE, re.IGNORECASE),
@@ -232,7 +236,21 @@ def _measurements(text: str, spans: Spans) -> dict[str, float]:
     return found
 
 
-def _sizes(text: str, spans: Spans) -> tuple[list[str], str | None]:
+def known_size_pattern(sizes: set[str] | frozenset[str]) -> re.Pattern[str] | None:
+    """The store's own sizes with a digit in them ("104", "30-33", "EU 28"), longest first:
+    kids' sizes by height and ranges are sizes only a store's catalogue can tell."""
+    numeric = sorted((s for s in sizes if any(c.isdigit() for c in s)), key=len, reverse=True)
+    if not numeric:
+        return None
+    return re.compile(
+        r"(?<![\w.,/#+-])(?P<size>" + "|".join(re.escape(s) for s in numeric) + r")(?![\w%]|[.,/-]\d)",
+        re.IGNORECASE,
+    )
+
+
+def _sizes(
+    text: str, spans: Spans, known: re.Pattern[str] | None = None, known_sizes: frozenset[str] = frozenset()
+) -> tuple[list[str], str | None]:
     found: list[tuple[int, str]] = []
 
     def add(start: int, end: int, size: str) -> None:
@@ -243,9 +261,21 @@ def _sizes(text: str, spans: Spans) -> tuple[list[str], str | None]:
     for pattern in _USUAL:
         m = pattern.search(text)
         if m and spans.free(m.start("size"), m.end("size")):
-            usual = _size(m.group("size"))
+            raw = m.group("size")
+            if len(raw) == 3 and raw.isdigit() and raw not in known_sizes:
+                continue  # "normally 180" is no size unless the store sells one by that name
+            usual = _size(raw)
             add(m.start("size"), m.end("size"), usual)
             break
+    if known is not None:
+        for m in known.finditer(text):
+            size = m.group("size")
+            distinct = not size.isdigit()  # "30-33", "EU 28": nothing else is written so
+            if distinct or (
+                _BARE_SIZE_BEFORE.search(text[max(0, m.start() - 20) : m.start()])
+                and not _NOT_A_SIZE_AFTER.match(text[m.end() :])
+            ):
+                add(m.start(), m.end(), size)
     for m in _WAIST_LENGTH.finditer(text):
         add(m.start(), m.end(), f"{m.group('w')}/{m.group('l')}")
     for m in _WAIST_SLASH.finditer(text):
@@ -272,8 +302,12 @@ def _sizes(text: str, spans: Spans) -> tuple[list[str], str | None]:
     return sizes, usual
 
 
-def extract_sizes_and_measurements(text: str, spans: Spans) -> SizesAndMeasurements:
-    """Measurements first (so "1,72 m" is not size M), then sizes, claiming what they read."""
+def extract_sizes_and_measurements(
+    text: str, spans: Spans, known: re.Pattern[str] | None = None, known_sizes: frozenset[str] = frozenset()
+) -> SizesAndMeasurements:
+    """Measurements first (so "1,72 m" is not size M), then sizes, claiming what they read.
+
+    ``known`` (from ``known_size_pattern``) and ``known_sizes`` are the store's own sizes."""
     measurements = _measurements(text, spans)
-    sizes, usual = _sizes(text, spans)
+    sizes, usual = _sizes(text, spans, known, known_sizes)
     return SizesAndMeasurements(sizes=sizes, usual_size=usual, measurements=measurements)

@@ -172,6 +172,15 @@ class ProductIndex:
                 for w in vocabulary
             ]
         )
+        # A short title word only one product has ("Knude hue") names it as written, with
+        # the Danish definite -n or the plural -s ("huen", "hats"), not with any ending:
+        # "lavet" is no form of "lav".
+        self._short: dict[str, int] = {
+            form: j
+            for j, w in enumerate(vocabulary)
+            if len(w) == 3 and df[w] == 1 and w.isalpha() and not is_common_word(w) and w not in everyday
+            for form in (w, w + "n", w + "s")
+        }
         self._tails = self._tail_table(rows, vocabulary)
         self._word_hits = lru_cache(maxsize=WORD_CACHE)(self._hits_of)
 
@@ -263,6 +272,9 @@ class ProductIndex:
         # Only the columns the message touched count: a few, whatever the catalogue's size.
         touched = np.flatnonzero(quality)
         coverage = self._weights[:, touched] @ quality[touched]
+        for word in words:
+            if word in self._short:
+                tail_hit[self._short[word]] = True
         sure = np.flatnonzero((self._unique & (quality >= 0.92)) | tail_hit)
         unique_hit = (self._weights[:, sure] > 0).any(axis=1)
         found: dict[str, ProductMatch] = {}
