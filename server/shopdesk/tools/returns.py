@@ -173,7 +173,23 @@ def matches_keyword(description: str, keyword: str) -> bool:
     for i in range(len(head), len(words)):
         if words[i] in forms and words[i - len(head):i] == head:
             return True
+    if not head:
+        return any(_in_compound(word, last, forms) for word in words)
     return False
+
+
+MIN_COMPOUND_PART = 4
+
+
+def _in_compound(word: str, keyword: str, forms: set[str]) -> bool:
+    """A Danish compound holds the keyword: "reflekslogoet" has "logo" (its head, at the
+    end, inflected) and "refleks" (its first part); parts of four letters or more only,
+    so "sole" is not found in "console"."""
+    if len(keyword) < MIN_COMPOUND_PART or len(word) < len(keyword) + MIN_COMPOUND_PART:
+        return False
+    if any(word.endswith(f) and len(word) - len(f) >= MIN_COMPOUND_PART for f in forms):
+        return True
+    return len(keyword) >= 6 and word.startswith(keyword)
 
 
 @tool("report_defect", DefectArgs)

@@ -67,6 +67,11 @@ USES: dict[str, set[str]] = {
 
 CODE_SCENARIOS = frozenset({"discount_code", "gift_card"})
 
+# Scenarios a store's FAQ may answer better, when it holds the shopper's question nearly word
+# for word (a policy on discounts, the care of a kind of product).
+FAQ_FIRST = frozenset({"product_info", "discount_code"})
+FAQ_SAME_QUESTION = 0.75
+
 RELATIVE_SIZE = [
     (re.compile(r"\b(en|et|one|1)\s+(str\.?|størrelse|stoerrelse|storrelse|size|nummer)\s+"
                 r"(mindre|ned|smaller|down|lavere)\b", re.IGNORECASE), -1),
@@ -77,6 +82,9 @@ RELATIVE_SIZE = [
     (re.compile(r"\b(size|str\.?)\s+(up|op)\b|\b(bigger|larger) size\b|\bstørre str|\bsize\s+(bigger|larger)\b"
                 r"|\b(størrelsen|str\.?)\s+over\b|\bnext\s+size(\s+up)?\b", re.IGNORECASE), 1),
 ]
+
+
+_LONE_TOKEN = re.compile(r"\s*[\"'“”]?([A-Za-z0-9][A-Za-z0-9-]{3,29})[\"'“”]?[\s.!]*")
 
 
 class OfflineAgent:
@@ -162,6 +170,8 @@ class OfflineAgent:
             st.colors = list(e.colors)
         if not e.codes and CODE_SCENARIOS & {st.scenario, st.last_scenario, t.understanding.scenario}:
             e.codes.extend(loose_codes(t.text))  # "is SOMMERFEST still valid?": no "code" said
+        if not e.codes and st.awaiting == ["code"] and (alone := _LONE_TOKEN.fullmatch(t.text)):
+            e.codes.append(alone.group(1).upper())  # the answer to "which code?": "fragtfri"
         if e.codes:
             st.codes = list(e.codes)
         measurements = dict(getattr(e, "measurements", {}) or {})
@@ -213,8 +223,17 @@ class OfflineAgent:
             if not _only_greeting(t.text):  # more than a greeting, but unclear what
                 return self._clarify_or_handoff(t), None
             return Outcome("greeting", {"thanks": _is_thanks(t.text)}), scenario
+        if scenario in FAQ_FIRST and not st.scenario and not (u.entities.codes or u.entities.order_numbers):
+            # "do you have a student discount?", "how do I waterproof leather boots?": the
+            # store's own FAQ asks this very question, so its answer is the one to give.
+            faq = self.faq.best(t.text, minimum=FAQ_SAME_QUESTION)
+            if faq is not None:
+                return await shop.store_facts(t, "store_info", faq[0]), "store_info"
         if scenario in FACT_SCENARIOS:
             faq = self.faq.best(t.text, minimum=0.2) if scenario == "store_info" else None
+            if scenario == "store_info" and faq is None and u.entities.products:
+                # no FAQ entry is about it, but a product is: "can the snowsuit go in the dryer?"
+                return await shop.product_info(t), "product_info"
             outcome = await shop.store_facts(t, scenario, faq[0] if faq else None)
             if scenario == "return_policy" and st.items:  # "can I return this one?"
                 outcome.data["p"] = (await t.tool("product_info", product=st.items[-1])).data
@@ -265,8 +284,9 @@ class OfflineAgent:
             if combined.confidence > u.confidence:
                 u = combined
         if u.confidence < th.confidence:
-            return None
-        if u.scenario in ("order_status", "delivery_delay") and u.entities.defect_words:
+            # a fault the store knows, in a product the message names: no doubt what it is about
+            return "product_defect" if u.entities.known_defects and u.entities.products else None
+        if u.scenario in ("order_status", "delivery_delay") and (u.entities.defect_words or u.entities.known_defects):
             # An order number makes any message look like a status question; a fault
             # described in it says what the shopper wants.
             return "product_defect"

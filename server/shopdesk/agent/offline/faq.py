@@ -17,11 +17,26 @@ def fold(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]+", " ", text)
 
 
+# Below this score a match must share a word with the entry: letter n-grams alone find
+# "tørretumbleren" close to "fri fragt" and would answer a care question with shipping.
+SURE = 0.5
+# Words that say nothing of what a question is about.
+_FILLER = frozenset(
+    ["what", "when", "where", "which", "with", "your", "have", "does", "that", "this", "there", "their", "about", "would", "could", "should", "will", "want", "need", "like", "just", "also", "some", "from", "into", "over", "then", "than", "them", "they", "were", "been", "being", "hvad", "hvor", "hvornaar", "hvordan", "hvilken", "hvilke", "hvis", "have", "har", "jeres", "eller", "ogsaa", "gerne", "bare", "lige", "noget", "nogen", "kunne", "skal", "ville", "hvem", "ikke", "efter", "inden", "over", "under", "mere", "meget"]
+)
+
+
+def _stems(text: str) -> set[str]:
+    """Content words, cut to five letters so that inflections meet ("bukser"/"buksers")."""
+    return {w[:5] for w in fold(text).split() if len(w) >= 4 and w not in _FILLER}
+
+
 class FaqIndex:
     def __init__(self, faq: list[FaqEntry]) -> None:
         self.entries = faq
         docs: list[str] = []
         self._owner: list[int] = []
+        self._words: list[set[str]] = []
         for i, entry in enumerate(faq):
             texts = [entry.topic.replace("_", " ")]
             for text in (entry.question, entry.answer):
@@ -32,6 +47,7 @@ class FaqIndex:
             for t in texts:
                 docs.append(fold(t))
                 self._owner.append(i)
+            self._words.append(set().union(*(_stems(t) for t in texts)))
         self._vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
         self._matrix = self._vec.fit_transform(docs) if docs else None
 
@@ -39,11 +55,18 @@ class FaqIndex:
         if self._matrix is None:
             return None
         scores = linear_kernel(self._vec.transform([fold(text)]), self._matrix)[0]
-        best_doc = int(scores.argmax())
-        score = float(scores[best_doc])
-        if score < minimum:
-            return None
-        return self.entries[self._owner[best_doc]], score
+        asked: set[str] | None = None
+        for doc in scores.argsort()[::-1]:
+            score = float(scores[doc])
+            if score < minimum:
+                return None
+            owner = self._owner[int(doc)]
+            if score >= SURE:
+                return self.entries[owner], score
+            asked = _stems(text) if asked is None else asked
+            if asked & self._words[owner]:
+                return self.entries[owner], score
+        return None
 
     def topic(self, name: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.topic == name), None)

@@ -71,8 +71,14 @@ def is_delivered(order: Order) -> bool:
     return any(f.status == "delivered" for f in order.fulfillments)
 
 
+_SAYS_DELIVERED = re.compile(r"\b(?:delivered|leveret|afleveret|udleveret|levereret|deliverd)\b", re.IGNORECASE)
+
+
 async def order_status(t: TurnContext, scenario: str = "order_status") -> Outcome:
-    order = await find_order(t, is_open)
+    said = " ".join(x for x in (t.state.first_text, t.text) if x)
+    # "it says delivered but nothing came": of a logged-in shopper's orders, the delivered one
+    prefer = is_delivered if scenario == "parcel_not_received" and _SAYS_DELIVERED.search(said) else is_open
+    order = await find_order(t, prefer)
     if isinstance(order, Outcome):
         return order
     t.status.append(order.number)
@@ -94,6 +100,12 @@ def _policy_case(view: dict[str, Any], scenario: str, named: list[dict[str, Any]
     if scenario == "parcel_not_received" and _missing_was_delivered(view, named):
         return "delivered_not_received"
     return None
+
+
+def _parcel_for_person(view: dict[str, Any]) -> str | None:
+    """A parcel stuck with the carrier, sent back to us or long overdue: whatever the
+    shopper asked about it (a return, a new address), a person takes it."""
+    return _policy_case(view, "order_status", [])
 
 
 def _missing_was_delivered(view: dict[str, Any], named: list[dict[str, Any]]) -> bool:
@@ -118,6 +130,8 @@ async def cancel(t: TurnContext) -> Outcome:
     result = await t.tool("cancel_order", number=order.number)
     if result.code == "over_limit":
         return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
+    if result.code == "already_shipped" and (why := _parcel_for_person(result.data)):
+        return Outcome("handoff", {"why": why}, handoff="policy")
     return Outcome("cancel_order", {"code": result.code, "o": result.data},
                    quick=["start_return"] if result.code == "already_shipped" else [])
 
@@ -131,6 +145,8 @@ async def change_address(t: TurnContext) -> Outcome:
         return t.ask("ask_address", ["address"], number=order.number)
     if order.status != "unfulfilled":
         view = (await t.tool("order_status", number=order.number)).data
+        if why := _parcel_for_person(view):
+            return Outcome("handoff", {"why": why}, handoff="policy")
         return Outcome("change_address", {"code": "already_shipped", "o": view})
     assert address is not None
     result = await t.tool("change_address", number=order.number, **address)
@@ -141,12 +157,21 @@ def _lines_named(t: TurnContext, titles: dict[str, list[str]], view_lines: list[
     """The order lines the shopper means: named products, else words shared with a title."""
     if len(view_lines) == 1:
         return view_lines
-    said = " ".join(x for x in (t.state.first_text, t.text) if x)
+    said = _EMAIL.sub(" ", " ".join(x for x in (t.state.first_text, t.text) if x))
     scored = [(item_overlap(said, titles.get(ln["sku"], [ln["title"]])), ln) for ln in view_lines]
     best = max((score for score, _ in scored), default=0)
     named = [ln for score, ln in scored
              if ln["product_id"] in t.state.items or (best >= 4 and score >= max(4, best - 1))]
     if len(named) > 1:
+        # "a belt with the blazer, but the belt is too short": the clause with the fault
+        # names the item, the others only tell the story.
+        for clause in _CLAUSE.split(said):
+            if _MISFIT.search(clause):
+                scored = [(item_overlap(clause, titles.get(ln["sku"], [ln["title"]])), ln) for ln in named]
+                top = max(score for score, _ in scored)
+                focused = [ln for score, ln in scored if top >= 4 and score >= max(4, top - 1)]
+                if focused and len(focused) < len(named):
+                    return focused
         # "the trousers fit, but I'll send the jacket back": the sentence that asks for
         # something names the item, the others only tell the story.
         asking = " ".join(x for x in _SENTENCE.split(said) if _ACTION.search(x))
@@ -159,6 +184,14 @@ def _lines_named(t: TurnContext, titles: dict[str, list[str]], view_lines: list[
     return named
 
 
+_EMAIL = re.compile(r"\S+@\S+")  # "anna@example.dk" shares "ample" with "Sample"
+_CLAUSE = re.compile(r"[,.!?;\n]+|\s(?:but|men|and|og|while|mens)\s", re.IGNORECASE)
+_MISFIT = re.compile(
+    r"\btoo\s+(?:small|big|large|short|long|tight|loose|wide|narrow)\b|\bdoes\s*n[o']?t\s+fit\b|\bdoesnt\s+fit\b"
+    r"|\bfor\s+(?:lille|lil|stor|kort|lang|smal|stram|snæver|snaever|vid|bred)e?\b|\bpasser\s+ikke\b"
+    r"|\bwrong\s+size\b|\bforkert\s+st",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|,\s*(?:men|but)\s+", re.IGNORECASE)
 _ACTION = re.compile(
     r"retur|return|tilbage|send\w*(?:\s+\w+){0,3}\s+back|bytte|byt\b|exchange|swap|ombyt"
@@ -238,6 +271,8 @@ async def return_request(t: TurnContext) -> Outcome:
     result = await t.tool("create_return", number=order.number, skus=[ln["sku"] for ln in lines])
     if result.code == "over_limit":
         return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
+    if result.code == "not_delivered" and (why := _parcel_for_person(result.data)):
+        return Outcome("handoff", {"why": why}, handoff="policy")
     return Outcome("return_request", {"code": result.code, "r": result.data},
                    quick=[] if result.ok else ["return_policy"])
 

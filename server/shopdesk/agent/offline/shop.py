@@ -90,6 +90,14 @@ async def discount_code(t: TurnContext) -> Outcome:
         return t.ask("ask_code", ["code"], kind="discount")
     result = await t.tool("check_discount", code=t.state.codes[-1], subtotal=t.state.amount,
                           product=_product(t))
+    if result.code == "unknown":  # "my code X won't work" about a gift card's code
+        card = await t.tool("gift_card_balance", code=t.state.codes[-1])
+        if card.code != "unknown":
+            return Outcome("gift_card", {"code": card.code, "g": card.data})
+    return await _discount_outcome(t, result)
+
+
+async def _discount_outcome(t: TurnContext, result: Any) -> Outcome:
     if result.code in ("excluded_category",) or result.data.get("excluded_categories"):
         result.data["excluded_titles"] = await _category_names(t, result.data.get("excluded_categories", []))
     return Outcome("discount_code", {"code": result.code, "d": result.data})
@@ -104,6 +112,11 @@ async def gift_card(t: TurnContext) -> Outcome:
     if not t.state.codes:
         return t.ask("ask_code", ["code"], kind="gift_card")
     result = await t.tool("gift_card_balance", code=t.state.codes[-1])
+    if result.code == "unknown":  # a discount code asked about as a gift card
+        discount = await t.tool("check_discount", code=t.state.codes[-1], subtotal=t.state.amount,
+                                product=_product(t))
+        if discount.code != "unknown":
+            return await _discount_outcome(t, discount)
     return Outcome("gift_card", {"code": result.code, "g": result.data})
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from shopdesk.store.models import Product
+from shopdesk.tools.returns import matches_keyword
 
 from .folding import alternation, skeleton
 from .language import is_common_word
@@ -43,6 +44,8 @@ class Entities:
     phones: list[str] = field(default_factory=list)
     address: NewAddress | None = None
     defect_words: list[str] = field(default_factory=list)
+    # Products named (or on the page) whose known defect the message describes.
+    known_defects: list[str] = field(default_factory=list)
 
     @property
     def wanted_sizes(self) -> list[str]:
@@ -83,7 +86,7 @@ _LINE1 = (
     + r"){0,3})"
 )
 _ZIP_CITY = (
-    r",?\s*(?:DK-?\s?)?(?P<zip>\d{4})\s+(?P<city>" + _UP + r"[\wæøåÆØÅ.\-]*"
+    r",?\s*(?:(?:DK|SE|S|D|DE|NO|N)-?\s?)?(?P<zip>\d{3}\s?\d{2}|\d{4})\s+(?P<city>" + _UP + r"[\wæøåÆØÅ.\-]*"
     r"(?:\s(?:" + _UP + r"[a-zæøå.\-]+|C|V|K|N|S|Ø|SV|NV|SØ|NØ)(?![\w]))?)"
 )
 _ADDRESS = re.compile(r"(?<![\w])" + _LINE1 + _ZIP_CITY)
@@ -91,7 +94,7 @@ _ADDRESS = re.compile(r"(?<![\w])" + _LINE1 + _ZIP_CITY)
 _ADDRESS_LABELLED = re.compile(
     r"(?:adresse|address|adr)\w*\s*(?:er|is|til|to|:)?\s*:?\s*"
     r"(?P<line1>[a-zæøå][\wæøå.'\-]*(?:\s[a-zæøå][\wæøå.'\-]*){0,3}\s\d{1,4}[a-z]?" + _FLOOR + r")"
-    r",?\s*(?P<zip>\d{4})\s+(?P<city>[a-zæøå][\wæøå.\-]*(?:\s(?:c|v|k|n|s|ø|sv|nv|sø|nø)(?![\w]))?)",
+    r",?\s*(?P<zip>\d{3}\s?\d{2}|\d{4})\s+(?P<city>[a-zæøå][\wæøå.\-]*(?:\s(?:c|v|k|n|s|ø|sv|nv|sø|nø)(?![\w]))?)",
     re.IGNORECASE,
 )
 _LEADING_WORDS = re.compile(
@@ -246,9 +249,39 @@ class EntityExtractor:
         found.codes = self._codes(text, spans)
         found.order_numbers = self._order_numbers(text, spans, found.amounts)
         found.products = self._index.match(text)
+        if not found.sizes and found.products and self._size_pattern is not None:
+            found.sizes = self._sizes_after_product(text, spans, found.products[0].product_id)
         found.colors = self._colours_in(text)
         found.defect_words = list(dict.fromkeys(m.group().lower() for m in _DEFECT.finditer(text)))
+        found.known_defects = self._known_defects(text, [*(m.product_id for m in found.products),
+                                                         *([found.page_product] if found.page_product else [])])
         return found
+
+    def _known_defects(self, text: str, product_ids: list[str]) -> list[str]:
+        described = []
+        for pid in dict.fromkeys(product_ids):
+            product = self._index.get(pid)
+            if product is not None and any(
+                matches_keyword(text, k) for d in product.known_defects for k in d.keywords or []
+            ):
+                described.append(pid)
+        return described
+
+    def _sizes_after_product(self, text: str, spans: Spans, product_id: str) -> list[str]:
+        """"the chelsea boot 42", "tights XL": one of the product's own sizes right after
+        a word of its name is that size, without "size" said."""
+        product = self._index.get(product_id)
+        assert self._size_pattern is not None
+        if product is None:
+            return []
+        own = {v.size for v in product.variants if v.size}
+        for m in self._size_pattern.finditer(text):
+            before = re.findall(r"[\wæøåÆØÅ]+", text[max(0, m.start() - 30) : m.start()])
+            if (m.group("size") in own and before and len(before[-1]) >= 3 and spans.free(m.start(), m.end())
+                    and any(p.product_id == product_id for p in self._index.match(before[-1]))):
+                spans.take(m.start(), m.end())
+                return [m.group("size")]
+        return []
 
     def _address(self, text: str, spans: Spans) -> NewAddress | None:
         for pattern in (_ADDRESS, _ADDRESS_LABELLED):

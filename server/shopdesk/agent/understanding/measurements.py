@@ -93,6 +93,14 @@ _WORD_SIZE = re.compile(
     r"(?=\s*(?:$|[?.!,;)]|or\b|eller\b|in\b|i\b|instead|and\b|og\b|fit|size|str|would|will|vil|passer))",
     re.IGNORECASE,
 )
+# "in forest medium?": a size word that ends the message, after anything but a setting
+# ("iron on medium").
+_WORD_SIZE_LAST = re.compile(
+    r"(?<![\w])(?<!on )(?<!at )(?<!to )(?<!til )(?<!paa )(?<!på )"
+    r"(?P<size>small|medium|large|x-?large|extra[\s-]large|xx-?large|x-?small|extra[\s-]small)"
+    r"\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
 _BARE_SIZE = re.compile(r"(?<![\w.,/#+-])(?P<size>\d{2}(?:[.,]5)?)(?![\w%]|[.,/]\d)")
 _BARE_SIZE_BEFORE = re.compile(
     r"\b(?:i|in|a|en|et|str|size|wear|wears|bruger|bruge|take|tage|tager|took|til|to|for|fra|from|af"
@@ -284,7 +292,7 @@ def _sizes(
         add(m.start(), m.end(), m.group("w"))
     for m in _LABELLED_SIZE.finditer(text):
         add(m.start("size"), m.end("size"), _size(m.group("size")))
-    for pattern in (_LETTER_SIZE, _LOWER_SIZE, _WORD_SIZE):
+    for pattern in (_LETTER_SIZE, _LOWER_SIZE, _WORD_SIZE, _WORD_SIZE_LAST):
         for m in pattern.finditer(text):
             add(m.start("size"), m.end("size"), _size(m.group("size")))
     for m in _BARE_SIZE.finditer(text):

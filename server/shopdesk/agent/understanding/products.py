@@ -30,7 +30,7 @@ from rapidfuzz.process import cdist
 
 from shopdesk.store.models import Product
 
-from .folding import skeleton
+from .folding import fold, skeleton
 from .language import is_common_word
 from .lexicon import lexicon
 
@@ -109,6 +109,18 @@ def _forms(word: str) -> list[str]:
 def _words(text: str) -> list[str]:
     words = _TOKEN.findall(_HYPHEN_IN_WORD.sub("", skeleton(text)))
     return list(dict.fromkeys(w for w in words if w not in _STOP))
+
+
+_DIGRAPH = re.compile(r"ae|oe|aa")
+
+
+def _digraph_words(text: str) -> list[str]:
+    """Words whose "ae"/"oe"/"aa" may be letters of their own, not a Danish letter typed
+    without its key: "parkaen" is the parka ("parka" + "en"), not "parken"."""
+    folded = fold(text)
+    if not _DIGRAPH.search(folded):
+        return []
+    return [w for w in _TOKEN.findall(_HYPHEN_IN_WORD.sub("", folded)) if _DIGRAPH.search(w) and w not in _STOP]
 
 
 def _cutoff(length: int) -> float:
@@ -249,6 +261,8 @@ class ProductIndex:
         # "skjorten" -> "Oxfordskjorte": a tail only one product's title word ends in.
         tails: list[int] = []
         for form in _forms(word):
+            if form == word[:-2] and word.endswith("es"):
+                continue  # an English plural, never a Danish compound's ending: "theres" is no "leather"
             for j in self._tails.get(form, ()):
                 quality[j] = max(quality[j], TAIL_QUALITY)
                 tails.append(j)
@@ -259,6 +273,7 @@ class ProductIndex:
         words = _words(text)
         if not words or not self._vocabulary:
             return []
+        words += [w for w in _digraph_words(text) if w not in words]
         # "regn jakke" should find "Regnjakke": adjacent words are tried joined as well.
         words += [a + b for a, b in pairwise(words) if len(a) >= 3 and len(b) >= 3]
         quality = np.zeros(len(self._vocabulary))
