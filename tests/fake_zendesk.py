@@ -3,9 +3,17 @@
 It follows /work/shared/contracts/outside-apis.md section 1.11: tickets with
 ``{ticket, audit}`` and a ``Location``, idempotency keys (miss / hit /
 ``400 IdempotentRequestError``), comments, the ``external_id`` filter, the real error
-bodies (401 / 404 / 422) and rate-limit headers on every answer. Test controls: a queue
-of scripted failures, a latency, a ``down`` switch, a record of every request, and an
-agent who replies: a public comment plus the signed trigger webhook.
+bodies (401 / 404 / 422) and rate-limit headers on every answer. Beyond that contract,
+end users as the Users API has them: ``GET /api/v2/users/search.json?query=email:X``
+(``{"users": [...]}``), ``POST /api/v2/users.json`` (201 with ``{"user"}``; a new user is
+an ``end-user`` unless a role is sent, needs a name, and an email already taken is a 422)
+and ``requester_id`` on a ticket update. Which
+422 wording Zendesk uses for a bad email or an unknown requester is [inferred].
+
+Test controls: a queue of scripted failures (for any request, or only the ones a
+predicate picks; answered instead of the real answer, or after carrying the request out,
+as when the answer is lost), a latency, a ``down`` switch, a record of every request,
+and an agent who replies: a public comment plus the signed trigger webhook.
 
     with running_fake_zendesk() as zd:
         client = ZendeskClient(zd.url, zd.email, zd.token)
@@ -68,13 +76,16 @@ class RecordedRequest:
 
 @dataclass(slots=True)
 class Scripted:
-    """One scripted answer, served instead of the real one."""
+    """One scripted answer, served instead of the real one (``applied``: after the
+    request was carried out all the same) to the next request ``match`` picks."""
 
     status: int
     body: str = ""
     content_type: str = "text/plain"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    match: Callable[[RecordedRequest], bool] | None = None
+    applied: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +140,8 @@ class FakeZendesk:
             *route("/api/v2/tickets", self._tickets, ["GET", "POST"]),
             *route("/api/v2/tickets/{ticket_id:int}", self._ticket, ["GET", "PUT"]),
             *route("/api/v2/tickets/{ticket_id:int}/comments", self._comments, ["GET"]),
+            *route("/api/v2/users", self._create_user, ["POST"]),
+            *route("/api/v2/users/search", self._search_users, ["GET"]),
             Route("/{rest:path}", self._guard(self._no_endpoint),
                   methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         ])
@@ -142,7 +155,8 @@ class FakeZendesk:
             self.requests: list[RecordedRequest] = []
             self.tickets: dict[int, dict[str, Any]] = {}
             self.comments: dict[int, list[dict[str, Any]]] = {}
-            self.users: dict[str, int] = {}
+            self.users: dict[str, int] = {}  # email -> user id
+            self.user_records: dict[int, dict[str, Any]] = {}
             self.webhooks_sent: list[WebhookCall] = []
             self._scripted: deque[Scripted] = deque()
             self._slow: deque[float] = deque()
@@ -155,11 +169,14 @@ class FakeZendesk:
 
     def fail_next(self, n: int = 1, status: int = 503, body: str = "Service Unavailable", *,
                   content_type: str = "text/plain", headers: dict[str, str] | None = None,
-                  delay: float = 0.0) -> None:
-        """The next ``n`` requests get this answer, whatever they ask."""
+                  delay: float = 0.0, match: Callable[[RecordedRequest], bool] | None = None,
+                  applied: bool = False) -> None:
+        """The next ``n`` requests (that ``match`` picks, if given) get this answer;
+        ``applied``: the request is carried out first, and only its answer fails."""
         with self._lock:
             for _ in range(n):
-                self._scripted.append(Scripted(status, body, content_type, dict(headers or {}), delay))
+                self._scripted.append(Scripted(status, body, content_type, dict(headers or {}), delay,
+                                               match, applied))
 
     def slow_next(self, n: int = 1, seconds: float = 1.0) -> None:
         """The next ``n`` requests are carried out, then answered ``seconds`` late."""
@@ -236,19 +253,17 @@ class FakeZendesk:
     def _guard(self, handler: Callable[..., Response]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             body = await request.body()
+            recorded = RecordedRequest(request.method, request.url.path, dict(request.query_params),
+                                       {k.lower(): v for k, v in request.headers.items()}, body)
             with self._lock:
-                self.requests.append(RecordedRequest(
-                    request.method, request.url.path, dict(request.query_params),
-                    {k.lower(): v for k, v in request.headers.items()}, body))
-                scripted = self._scripted.popleft() if self._scripted else None
+                self.requests.append(recorded)
+                scripted = self._take_scripted(recorded)
                 down = self.down
                 delay = self._slow.popleft() if self._slow and not (down or scripted) else self.latency
             if down:
                 return self._limited(PlainTextResponse("Service Unavailable", 503))
-            if scripted is not None:
-                await asyncio.sleep(scripted.delay)
-                return self._limited(Response(scripted.body, scripted.status, scripted.headers,
-                                              media_type=scripted.content_type))
+            if scripted is not None and not scripted.applied:
+                return await self._scripted_answer(scripted)
             if not self._authorized(request):
                 return self._limited(JSONResponse({"error": "Couldn't authenticate you"}, 401))
             try:
@@ -257,6 +272,8 @@ class FakeZendesk:
                 return self._limited(PlainTextResponse("Bad Request: invalid JSON", 400))
             with self._lock:
                 response = handler(request, payload)
+            if scripted is not None:  # carried out; the answer is lost
+                return await self._scripted_answer(scripted)
             # Slow answers happen after the work is done: a client that times out has
             # still made the change (as a real, slow server would).
             if delay:
@@ -264,6 +281,19 @@ class FakeZendesk:
             return self._limited(response)
 
         return endpoint
+
+    def _take_scripted(self, request: RecordedRequest) -> Scripted | None:
+        """The first scripted answer meant for this request (called under the lock)."""
+        for i, scripted in enumerate(self._scripted):
+            if scripted.match is None or scripted.match(request):
+                del self._scripted[i]
+                return scripted
+        return None
+
+    async def _scripted_answer(self, scripted: Scripted) -> Response:
+        await asyncio.sleep(scripted.delay)
+        return self._limited(Response(scripted.body, scripted.status, scripted.headers,
+                                      media_type=scripted.content_type))
 
     def _authorized(self, request: Request) -> bool:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -367,7 +397,9 @@ class FakeZendesk:
         ticket_id, now = next(self._ids), _now()
         requester = spec.get("requester")
         if isinstance(requester, dict):
-            requester_id = self.users.setdefault(str(requester["email"]).lower(), next(self._user_ids))
+            email = str(requester["email"])  # a known user keeps their name [inferred]
+            requester_id = self._user(email, None if email.lower() in self.users
+                                      else requester.get("name"))["id"]
         else:
             requester_id = int(spec.get("requester_id") or API_USER_ID)
         comment = spec["comment"]
@@ -444,7 +476,11 @@ class FakeZendesk:
         if details:
             return JSONResponse({"error": "RecordInvalid", "description": "Record validation errors",
                                  "details": details}, 422)
-        for name in ("status", "priority", "subject", "assignee_id", "group_id"):
+        if "requester_id" in change and change["requester_id"] not in self.user_records:
+            details["requester"] = _problem("Requester: is invalid")  # [inferred wording]
+            return JSONResponse({"error": "RecordInvalid", "description": "Record validation errors",
+                                 "details": details}, 422)
+        for name in ("status", "priority", "subject", "assignee_id", "group_id", "requester_id"):
             if name in change:
                 ticket[name] = change[name]
         if "tags" in change:
@@ -458,6 +494,56 @@ class FakeZendesk:
                      "created_at": ticket["updated_at"], "author_id": API_USER_ID,
                      "metadata": {"system": {}, "custom": {}}, "events": [], "via": _via("api")}
         return JSONResponse({"ticket": ticket, "audit": audit})
+
+    def _user(self, email: str, name: str | None, role: str | None = None) -> dict[str, Any]:
+        """The user with this email, made (an end user unless ``role``) when new."""
+        key = email.lower()
+        if key in self.users:
+            user = self.user_records[self.users[key]]
+            changed = {k: v for k, v in (("name", name), ("role", role)) if v is not None}
+            if changed:
+                user.update(changed, updated_at=_now())
+            return user
+        user_id, now = next(self._user_ids), _now()
+        self.users[key] = user_id
+        user = self.user_records[user_id] = {
+            "id": user_id, "url": f"{self.url}/api/v2/users/{user_id}.json", "name": name,
+            "email": email, "created_at": now, "updated_at": now, "time_zone": "Copenhagen",
+            "iana_time_zone": "Europe/Copenhagen", "phone": None, "shared_phone_number": None,
+            "photo": None, "locale_id": 1, "locale": "en-US", "organization_id": None,
+            "role": role or "end-user", "verified": False, "external_id": None, "tags": [],
+            "alias": "", "active": True, "shared": False, "shared_agent": False,
+            "last_login_at": None, "two_factor_auth_enabled": False, "signature": None,
+            "details": "", "notes": "", "role_type": None, "custom_role_id": None,
+            "moderator": False, "ticket_restriction": "requested", "only_private_comments": False,
+            "restricted_agent": True, "suspended": False, "default_group_id": None,
+            "report_csv": False, "user_fields": {},
+        }
+        return user
+
+    def _create_user(self, request: Request, payload: Any) -> Response:
+        spec = payload.get("user") if isinstance(payload, dict) else None
+        if not isinstance(spec, dict):
+            return JSONResponse({"error": "InvalidValue", "description": "user parameter is missing"}, 400)
+        email, name = str(spec.get("email") or ""), spec.get("name")
+        details: dict[str, Any] = {}
+        if not EMAIL.match(email):  # [inferred wording]
+            details["email"] = _problem(f"Email: {email} is not properly formatted", "InvalidFormat")
+        elif email.lower() in self.users:  # [inferred wording]
+            details["email"] = _problem(f"Email: {email} is already being used by another user", "DuplicateValue")
+        if not str(name or "").strip():
+            details["name"] = _problem("Name: is too short (minimum is 1 character)", "TooShort")
+        if details:
+            return JSONResponse({"error": "RecordInvalid", "description": "Record validation errors",
+                                 "details": details}, 422)
+        return JSONResponse({"user": self._user(email, name, spec.get("role"))}, 201)
+
+    def _search_users(self, request: Request, payload: Any) -> Response:
+        """``query=email:ADDRESS`` (or a bare address): the users with that email."""
+        query = request.query_params.get("query", "").strip()
+        email = query.removeprefix("email:").strip('"').lower()
+        users = [self.user_records[self.users[email]]] if email in self.users else []
+        return JSONResponse({"users": users, "next_page": None, "previous_page": None, "count": len(users)})
 
     def _comments(self, request: Request, payload: Any) -> Response:
         ticket_id = request.path_params["ticket_id"]

@@ -172,9 +172,8 @@ def test_message_flood_is_rate_limited_and_nothing_is_lost_that_was_acked(client
 
 
 def test_foreign_origin_is_refused_before_the_upgrade(client):
-    with pytest.raises(WebSocketDenialResponse) as info:
-        with connect(client, origin="https://evil.example"):
-            pass
+    with pytest.raises(WebSocketDenialResponse) as info, connect(client, origin="https://evil.example"):
+        pass
     assert info.value.status_code == 403 and info.value.json()["code"] == "not_allowed"
     with connect(client, origin="http://testserver") as ws:  # the server's own origin
         ws.send_json(hello())
@@ -183,10 +182,10 @@ def test_foreign_origin_is_refused_before_the_upgrade(client):
 
 def test_configured_origins_are_allowed(settings, agent):
     settings.allowed_origins = ["https://shop.example"]
-    with TestClient(create_app(settings, agent=agent)) as c:
-        with c.websocket_connect("/ws", headers={"origin": "https://shop.example"}) as ws:
-            ws.send_json(hello())
-            assert ws.receive_json()["type"] == "welcome"
+    with TestClient(create_app(settings, agent=agent)) as c, \
+            c.websocket_connect("/ws", headers={"origin": "https://shop.example"}) as ws:
+        ws.send_json(hello())
+        assert ws.receive_json()["type"] == "welcome"
 
 
 def test_signed_customer_is_verified_and_bad_signature_is_anonymous(client, agent, settings):

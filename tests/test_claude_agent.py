@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import time
 from dataclasses import replace
@@ -323,7 +324,9 @@ async def test_an_order_is_not_revealed_without_verification(fake, make_agent):
     events = await run(agent, t)
     reply = final(events)
     for foreign in ("00370730254400031007", "HT-CHI", "594", "Sønderbrogade", "anna@", "Aarhus"):
-        assert foreign not in reply.text and foreign not in sent(fake)
+        # the order's total stands alone, not inside a random tool-call id or a timestamp
+        pattern = re.compile(rf"(?<![\w]){re.escape(foreign)}(?![\d])")
+        assert not pattern.search(reply.text) and not pattern.search(sent(fake)), foreign
     assert "PostNord" not in reply.text
     assert t.state["verified"] == []
 

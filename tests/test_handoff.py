@@ -131,3 +131,30 @@ def test_writing_again_after_a_close_gets_the_agent_back(client):
         assert again.receive_json()["status"] == "closed"
         again.send_json({"type": "message", "id": "m9", "text": "one more question"})
         assert receive_until(again, "reply_end")[-1]["text"] == "You said: one more question"
+
+
+def test_a_webhook_the_database_fails_is_taken_when_zendesk_sends_it_again(settings):
+    """Nothing of a failed delivery is kept, its invocation id neither: Zendesk's retry of
+    the same invocation gets the reply to the shopper instead of a 409."""
+    settings.zendesk_webhook_secret = SECRET
+    with TestClient(create_app(settings, agent=ScriptedAgent()), raise_server_exceptions=False) as client:
+        ws, _, ticket = handed_over(client)
+        db = settings.database_url.split("///", 1)[1]
+        with sqlite3.connect(db) as con:
+            con.execute("CREATE TRIGGER refuse BEFORE INSERT ON message WHEN NEW.role = 'human' "
+                        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        body = {"ticket_id": ticket, "comment": "Vi sender en ny pakke i dag.", "author_name": "Mette",
+                "author_id": "42", "status": "solved"}
+        assert post_webhook(client, body, invocation="inv-7").status_code == 500
+        with sqlite3.connect(db) as con:
+            assert con.execute("select count(*) from webhook_delivery").fetchone() == (0,)
+            assert con.execute("select status from conversation").fetchone() == ("handoff",)
+            con.execute("DROP TRIGGER refuse")
+        assert post_webhook(client, body, invocation="inv-7").json() == {"status": "delivered"}
+        frame = ws.receive_json()
+        assert (frame["type"], frame["text"]) == ("human_message", "Vi sender en ny pakke i dag.")
+        assert post_webhook(client, body, invocation="inv-7").status_code == 409
+        ws.__exit__(None, None, None)
+    assert human_messages(settings) == [("Mette", "Vi sender en ny pakke i dag.")]
+    with sqlite3.connect(db) as con:
+        assert con.execute("select status from conversation").fetchone() == ("closed",)

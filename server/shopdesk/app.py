@@ -28,7 +28,9 @@ from .engine import Agent
 from .fanout import create_hub
 from .handoff import build_desk
 from .handoff.outbox import OutboxWorker
+from .handoff.reply_mail import ReplyEmails
 from .handoff.webhook import ZendeskWebhook
+from .mail import MailConfigError, SmtpMailer
 from .settings import Settings
 from .store.connector import StoreConnector
 from .store.fixture import FixtureConnector
@@ -57,11 +59,15 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     hub = create_hub(settings.redis_url)
-    conversations = ConversationService(sessions, None, hub)
+    mailer = _mailer(settings)
+    conversations = ConversationService(sessions, None, hub,
+                                        mail_grace_s=settings.mail_grace_s if mailer else None)
     desk = build_desk(settings)
+    emails = ReplyEmails(sessions, mailer, settings.templates_dir, sender=settings.mail_from,
+                         public_url=settings.public_url, allowed_origins=settings.allowed_origins)
     outbox = OutboxWorker(sessions, desk, conversations, settings.public_url,
                           poll_s=settings.outbox_poll_s, max_backoff_s=settings.outbox_max_backoff_s,
-                          lease_s=settings.outbox_lease_s)
+                          lease_s=settings.outbox_lease_s, emails=emails)
     services = Services(settings, connector, conversations, sessions)
     pages = Environment(
         loader=FileSystemLoader(settings.templates_dir), autoescape=select_autoescape(["html"])
@@ -73,13 +79,15 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         if migrate:
             await asyncio.to_thread(upgrade, settings.database_url)
         conversations.agent = agent or await build_agent(settings, connector)
+        emails.shop = await connector.store_info()
         await hub.start()
         worker = asyncio.create_task(outbox.run())
         if freeze_gc:
             gc.collect()
             gc.freeze()
         app.state.ready = True
-        log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent, desk=desk.name)
+        log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent, desk=desk.name,
+                 reply_emails=mailer is not None)
         yield
         await _cancelled(worker)
         await desk.aclose()
@@ -129,7 +137,7 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         Route("/chat.js", asset("chat.js")),
         WebSocketRoute("/ws", ChatEndpoint(settings, conversations).handle),
         Route("/integrations/zendesk/webhook",
-              ZendeskWebhook(settings.zendesk_webhook_secret, sessions, conversations).handle,
+              ZendeskWebhook(settings.zendesk_webhook_secret, conversations).handle,
               methods=["POST"]),
         Mount("/admin", routes=admin_routes(services, pages)),
         Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
@@ -139,6 +147,15 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
     app.state.outbox = outbox
     app.state.ready = False
     return app
+
+
+def _mailer(settings: Settings) -> SmtpMailer | None:
+    if not settings.smtp_url:
+        return None
+    try:
+        return SmtpMailer.from_url(settings.smtp_url)
+    except MailConfigError as err:
+        raise SystemExit(f"shopdesk: {err}") from None
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -15,21 +15,16 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import protocol
 from .db.chats import ChatStore, ConversationRow, MessageRow, TurnRows, chat_store
-from .db.models import (
-    Conversation,
-    Message,
-    Rating,
-    utcnow,
-)
+from .db.human_replies import HumanReply, StoredReply
+from .db.models import Rating, utcnow
 from .engine import Agent, Customer, HandoffEvent, HistoryItem, ReplyDone, ReplyEvent, Turn
 from .fanout import INBOX, Hub, LocalHub
 
@@ -91,8 +86,10 @@ class ChatSession:
 
 class ConversationService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], agent: Agent | None,
-                 hub: Hub | None = None) -> None:
+                 hub: Hub | None = None, mail_grace_s: float | None = None) -> None:
         self._sessions = sessions
+        # Seconds a person's unseen reply waits before it is emailed; None: no mailer.
+        self.mail_grace_s = mail_grace_s
         self._store: ChatStore = chat_store(sessions.kw["bind"])
         self._agent = agent
         self.hub: Hub = hub or LocalHub()
@@ -281,39 +278,46 @@ class ConversationService:
             await self.hub.publish(INBOX, {"kind": "handoff", "conversation": session.conversation_id,
                                            "reason": final.reason})  # type: ignore[union-attr]
 
-    async def add_human_message(self, conversation_id: str, author: str, text: str) -> bool:
-        """A person's reply: stored, then sent to the shopper's open widget wherever it is."""
-        now = utcnow()
-        async with self._sessions() as db:
-            status = (await db.execute(
-                select(Conversation.status).where(Conversation.id == conversation_id)  # type: ignore[arg-type]
-            )).scalar()
-            if status is None:
-                return False
-            new_id = (await db.execute(insert(Message).values(
-                conversation_id=conversation_id, role="human", author=author, text=text,
-                answered=True, created_at=now).returning(Message.id))).scalar_one()  # type: ignore[arg-type]
-            await db.execute(update(Conversation).where(Conversation.id == conversation_id)  # type: ignore[arg-type]
-                             .values(updated_at=now, first_response_at=func.coalesce(
-                                 Conversation.first_response_at, now)))
-            await db.commit()
-        frame = protocol.human_message(f"h{new_id}", author, text)
-        await self.hub.publish(conversation_channel(conversation_id), {"frame": frame, "at": _iso(now)})
-        await self.hub.publish(INBOX, {"kind": "message", "conversation": conversation_id,
-                                       "role": "human", "text": text, "author": author})
-        return True
+    async def add_human_message(self, conversation_id: str, author: str, text: str, *,
+                                email_if_unseen: bool = False) -> bool:
+        """A person's reply: stored, then sent to the shopper's open widget wherever it is.
+
+        ``email_if_unseen`` (the built-in inbox; Zendesk emails its requester itself): when
+        a mailer is set up, an email is queued with the message, sent after the grace delay
+        unless the shopper's widget got the reply by then.
+        """
+        due = utcnow() + timedelta(seconds=self.mail_grace_s) \
+            if email_if_unseen and self.mail_grace_s is not None else None
+        stored = await self.human_reply(HumanReply(author=author, text=text,
+                                                   conversation_id=conversation_id, email_after=due))
+        return stored.message_id is not None
 
     async def close(self, conversation_id: str) -> bool:
         """A person closed the conversation (inbox, or the ticket was solved)."""
-        async with self._sessions() as db:
-            result = await db.execute(update(Conversation).where(
-                Conversation.id == conversation_id, Conversation.status != "closed"  # type: ignore[arg-type]
-            ).values(status="closed", updated_at=utcnow()))
-            await db.commit()
-        if result.rowcount:  # type: ignore[attr-defined]
-            await self.hub.publish(conversation_channel(conversation_id), {"status": "closed"})
-            await self.hub.publish(INBOX, {"kind": "closed", "conversation": conversation_id})
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return (await self.human_reply(HumanReply(conversation_id=conversation_id, close=True))).closed
+
+    async def human_reply(self, reply: HumanReply) -> StoredReply:
+        """Store what a person did in one transaction, then tell the widget and the inbox."""
+        stored = await self._store.human_reply(reply)
+        channel = conversation_channel(stored.conversation_id or "")
+        if stored.message_id is not None:
+            event: dict[str, Any] = {"frame": protocol.human_message(f"h{stored.message_id}", reply.author,
+                                                                     reply.text), "at": _iso(reply.now)}
+            if reply.email_after is not None:
+                event["receipt"] = stored.message_id  # the widget's process marks it seen
+            await self.hub.publish(channel, event)
+            await self.hub.publish(INBOX, {"kind": "message", "conversation": stored.conversation_id,
+                                           "role": "human", "text": reply.text, "author": reply.author})
+        if stored.closed:
+            await self.hub.publish(channel, {"status": "closed"})
+            await self.hub.publish(INBOX, {"kind": "closed", "conversation": stored.conversation_id})
+        return stored
+
+    async def seen(self, conversation_id: str, message_id: int | None = None) -> None:
+        """The shopper's widget got a person's message (None: every one in the welcome
+        history), so no email needs to carry it."""
+        if await self._store.seen(conversation_id, message_id, utcnow()):
+            await self.hub.publish(INBOX, {"kind": "seen", "conversation": conversation_id})
 
     async def rate(self, session: ChatSession, score: int, comment: str | None) -> None:
         async with self._sessions() as db:

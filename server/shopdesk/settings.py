@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     # leaves it to others after the lease (the idempotency key keeps it to one ticket).
     outbox_lease_s: float = 30.0
 
+    # Email to shoppers (built-in inbox): a person's reply that the shopper's widget did not
+    # show within ``mail_grace_s`` goes to the address they gave. Without ``smtp_url``, the
+    # reply waits for their next visit. See ``mail.SmtpConfig`` for the URL's options.
+    smtp_url: str | None = None        # smtp://user:pass@host:587 (STARTTLS), smtps://host:465
+    mail_from: str | None = None       # default: the store's name and support_email
+    mail_grace_s: float = 60.0
+
     # Outside services.
     redis_url: str | None = None
     zendesk_url: str | None = None

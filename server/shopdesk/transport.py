@@ -189,6 +189,8 @@ class ChatConnection:
         await self.send(protocol.welcome(
             session.session_token, session.conversation_id, session.status, session.history_frames
         ))
+        if any(f["role"] == "human" for f in session.history_frames):
+            await self.service.seen(session.conversation_id)  # a person's replies reached the shopper
         if bad_signature:
             await self.send(protocol.error("bad_signature", "identity not verified; continuing anonymously"))
         live = self.service.hub.subscribe(conversation_channel(session.conversation_id), self._on_live)
@@ -293,6 +295,9 @@ class ChatConnection:
                 session.history_frames.append({"id": frame["id"], "role": "human",
                                                "text": frame["text"], "at": event.get("at", "")})
             await self.send(frame)
+            receipt = event.get("receipt")
+            if receipt is not None and self.ws.application_state == WebSocketState.CONNECTED:
+                await self.service.seen(session.conversation_id, int(receipt))  # no email needed
 
     async def stop(self) -> None:
         live, self._live = self._live, None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..db.models import Conversation, Handoff, Message
+from ..db.models import Conversation, Handoff, Message, OutboxEmail
 
 TABS = {"open": "handoff", "closed": "closed"}
 LIST_LIMIT = 200
@@ -56,6 +56,27 @@ class ConversationView:
     conversation: Conversation
     handoff: Handoff | None
     messages: list[Message]
+    emails: dict[int, OutboxEmail] = field(default_factory=dict)  # by message id
+
+    def delivery(self, message: Message, mail_on: bool) -> str | None:
+        """What became of a person's reply, for the operator: seen, emailed, or waiting."""
+        if message.role != "human":
+            return None
+        if message.seen_at is not None:
+            return "Seen in the chat"
+        email = self.emails.get(message.id or 0)
+        if email is not None and email.outcome == "sent":
+            return "Not seen in the chat: emailed to the shopper"
+        if email is not None and email.outcome is None:
+            return "Not seen yet: emailed to the shopper if they do not come back to the chat shortly"
+        if email is not None and email.outcome == "no_address":
+            return "Not seen: the shopper is away and gave no email address; the reply waits for their next visit"
+        if email is not None and email.outcome in ("refused", "gave_up"):
+            return "Not seen: the email could not be delivered; the reply waits for the shopper's next visit"
+        if not mail_on or (email is not None and email.outcome == "no_mailer"):
+            return ("Not seen: the shopper is away; email is not set up (SHOPDESK_SMTP_URL), "
+                    "so the reply waits for their next visit")
+        return "Not seen in the chat yet"
 
 
 async def inbox(sessions: async_sessionmaker[AsyncSession], status: str) -> list[InboxRow]:
@@ -120,7 +141,10 @@ async def conversation(sessions: async_sessionmaker[AsyncSession],
             select(Message).where(Message.conversation_id == conversation_id)  # type: ignore[arg-type]
             .order_by(Message.id)  # type: ignore[arg-type]
         )).scalars().all()
-    return ConversationView(conv, handoff, list(messages))
+        emails = (await db.execute(
+            select(OutboxEmail).where(OutboxEmail.conversation_id == conversation_id)  # type: ignore[arg-type]
+        )).scalars().all()
+    return ConversationView(conv, handoff, list(messages), {e.message_id: e for e in emails})
 
 
 def aware(at: datetime) -> datetime:

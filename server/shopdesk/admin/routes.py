@@ -115,7 +115,8 @@ class InboxPages:
             return self.render(request, "missing.html", 404, user=user)
         return self.render(request, "conversation.html", status_code, user=user, view=view,
                            may_reply=may_reply(user), error=error, draft=draft,
-                           max_chars=self.settings.max_message_chars)
+                           max_chars=self.settings.max_message_chars,
+                           mail_on=self.conversations.mail_grace_s is not None)
 
     @signed_in
     async def reply(self, request: Request, user: AdminUser) -> Response:
@@ -138,7 +139,7 @@ class InboxPages:
         if problem is not None:
             return await self._conversation_page(request, user, problem, text, code)
         author = user.name or user.email
-        await self.conversations.add_human_message(conversation_id, author, text)
+        await self.conversations.add_human_message(conversation_id, author, text, email_if_unseen=True)
         await self._audit(user, conversation_id, "human_reply")
         return RedirectResponse(f"/admin/inbox/{quote(conversation_id)}#reply", status_code=303)
 

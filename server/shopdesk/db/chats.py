@@ -9,8 +9,10 @@ Two implementations behind one interface:
 * :class:`CoreChatStore` (PostgreSQL, or SQLite in memory): SQLAlchemy Core on a
   connection, one transaction per call, ``RETURNING`` for new row ids.
 
-Both write the same rows the ORM models describe; the rest of the application (inbox,
-outbox, webhook) keeps using ORM sessions on the same database.
+Both write the same rows the ORM models describe. A person's reply (inbox form or
+Zendesk webhook) is written here too (``human_replies``), so that on SQLite it joins the
+group commit instead of queueing for the file's write lock; the rest of the application
+(inbox pages, outbox) keeps using ORM sessions on the same database.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from . import human_replies
+from .human_replies import HumanReply, StoredReply
 from .models import AgentTurn, AuditEntry, Conversation, Handoff, Message, OutboxComment
 
 log = structlog.get_logger(__name__)
@@ -94,6 +98,14 @@ class ChatStore:
     async def add_turn(self, rows: TurnRows) -> int:
         """Store the reply, mark the shopper message answered, update the conversation, and
         add the turn, audit and hand-over rows: one transaction. Returns the reply's row id."""
+        raise NotImplementedError
+
+    async def human_reply(self, reply: HumanReply) -> StoredReply:
+        """A person's reply (and/or close), in one transaction: see ``human_replies``."""
+        raise NotImplementedError
+
+    async def seen(self, conversation_id: str, message_id: int | None, now: datetime) -> int:
+        """Mark a person's message (all of the conversation's, for None) as seen by the shopper."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
@@ -181,6 +193,14 @@ class CoreChatStore(ChatStore):
             if rows.handoff is not None:
                 await conn.execute(insert(Handoff).values(**rows.handoff))
         return int(reply_id)
+
+    async def human_reply(self, reply: HumanReply) -> StoredReply:
+        async with self._engine.begin() as conn:
+            return await human_replies.core_reply(conn, reply)
+
+    async def seen(self, conversation_id: str, message_id: int | None, now: datetime) -> int:
+        async with self._engine.begin() as conn:
+            return await human_replies.core_seen(conn, conversation_id, message_id, now)
 
 
 def _conversation_row(values: dict[str, Any]) -> ConversationRow:
@@ -534,6 +554,13 @@ class SqliteChatStore(ChatStore):
             return reply_id
 
         return await self.writer.run(job)  # type: ignore[no-any-return]
+
+    async def human_reply(self, reply: HumanReply) -> StoredReply:
+        return await self.writer.run(human_replies.sqlite_job(reply))  # type: ignore[no-any-return]
+
+    async def seen(self, conversation_id: str, message_id: int | None, now: datetime) -> int:
+        return await self.writer.run(  # type: ignore[no-any-return]
+            human_replies.sqlite_seen_job(conversation_id, message_id, now))
 
     async def aclose(self) -> None:
         await self.writer.aclose()

@@ -23,6 +23,9 @@ class Conversation(SQLModel, table=True):
     status: str = Field(default="bot", max_length=16)  # bot | handoff | closed
     locale: str | None = Field(default=None, max_length=8)
     customer_email: str | None = Field(default=None, max_length=320)  # verified login only
+    # An address the shopper wrote in the chat (not verified): never an identity for the
+    # tools, only where a person's reply may reach them (ticket requester, email fallback).
+    contact_email: str | None = Field(default=None, max_length=320)
     customer_name: str | None = Field(default=None, max_length=200)
     page_url: str | None = Field(default=None, max_length=2000)
     page_product: str | None = Field(default=None, max_length=200)
@@ -47,6 +50,9 @@ class Message(SQLModel, table=True):
     author: str | None = Field(default=None, max_length=200)
     text: str = Field(sa_column=Column(Text, nullable=False))
     answered: bool = False  # shopper messages: the agent's answer is stored
+    # A person's messages: when the shopper's widget got it (live, or in the history of a
+    # later visit). Unseen, it may go out by email (OutboxEmail).
+    seen_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = _at()
 
 
@@ -103,8 +109,14 @@ class Handoff(SQLModel, table=True):
     scenario: str | None = Field(default=None, max_length=64)
     order_number: str | None = Field(default=None, max_length=32)
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
-    ticket: str | None = Field(default=None, max_length=64)
+    ticket: str | None = Field(default=None, max_length=64, index=True)  # webhooks look it up
     requester_id: str | None = Field(default=None, max_length=64)  # the ticket's requester
+    # The requester's address; None while the ticket has the placeholder requester, so an
+    # address the shopper writes later still becomes the requester.
+    requester_email: str | None = Field(default=None, max_length=320)
+    # The internal note (transcript + summary) is a second call after the create: the row
+    # is delivered once both are done, and a retry adds the note alone.
+    note_added_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -120,6 +132,26 @@ class OutboxComment(SQLModel, table=True):
     conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
     message_id: int = Field(foreign_key="message.id", unique=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _at()
+
+
+class OutboxEmail(SQLModel, table=True):
+    """A person's reply (built-in inbox) that goes to the shopper by email unless seen in time.
+
+    Queued with the message, due after a grace delay; the worker sends it only if the
+    message is still unseen then and the shopper gave an address. ``outcome`` says what
+    became of it: sent, seen, no_address, refused, gave_up, no_mailer.
+    """
+
+    __tablename__ = "outbox_email"
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    outcome: str | None = Field(default=None, max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def written_address(texts: Iterable[str]) -> str | None:
+    """The last email address in what the shopper wrote (not verified: only for reaching
+    them, never as an identity)."""
+    found = None
+    for text in texts:
+        for match in EMAIL.finditer(text):
+            found = match.group(0)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +53,9 @@ class HandoffCase:
 class OpenedTicket:
     id: str
     requester_id: str | None = None
+    # False when the desk answered with a ticket an earlier call made (an idempotent
+    # replay): whatever followed that call (the note) may be there already.
+    created: bool = True
 
 
 class TicketDesk(Protocol):
@@ -46,6 +63,16 @@ class TicketDesk(Protocol):
 
     async def open_ticket(self, case: HandoffCase) -> OpenedTicket:
         """Create the one ticket of a hand-over; safe to call again for the same case."""
+        ...
+
+    async def add_note(self, ticket: OpenedTicket, case: HandoffCase, *, look_first: bool) -> None:
+        """The internal note (transcript, summary) for people only. Never twice: with
+        ``look_first`` (an earlier try may have added it) it is looked for first."""
+        ...
+
+    async def set_requester(self, ticket: OpenedTicket, name: str | None, email: str) -> OpenedTicket:
+        """Make ``email`` the ticket's requester (the ticket had a placeholder); the ticket
+        as it is then. Safe to call again. A desk that refuses for good leaves it unchanged."""
         ...
 
     async def add_shopper_message(self, ticket: OpenedTicket, text: str) -> None:
@@ -62,6 +89,12 @@ class BuiltinInbox:
 
     async def open_ticket(self, case: HandoffCase) -> OpenedTicket:
         return OpenedTicket(f"IN-{case.handoff_id}")
+
+    async def add_note(self, ticket: OpenedTicket, case: HandoffCase, *, look_first: bool) -> None:
+        return None  # the inbox shows the transcript and summary itself
+
+    async def set_requester(self, ticket: OpenedTicket, name: str | None, email: str) -> OpenedTicket:
+        return ticket  # the inbox reads the address from the conversation
 
     async def add_shopper_message(self, ticket: OpenedTicket, text: str) -> None:
         return None  # the inbox shows the conversation's messages directly

@@ -5,7 +5,8 @@ Wire contract: /work/shared/contracts/outside-apis.md section 1. Three layers:
 - ``build_ticket`` / ``build_internal_note``: pure functions from plain inputs to the
   bodies Zendesk wants (no database, no clock, deterministic so that an idempotent
   retry sends the very same body);
-- ``ZendeskClient``: four calls on httpx with retries (tenacity) and typed errors;
+- ``ZendeskClient``: the few calls a hand-over needs, on httpx with retries (tenacity)
+  and typed errors;
 - ``verify_webhook``: the HMAC check for the trigger webhook an agent's reply sends us.
 
 A hand-over is two calls, because a ticket is created with exactly one comment::
@@ -15,10 +16,10 @@ A hand-over is two calls, because a ticket is created with exactly one comment::
         await client.add_comment(ticket.id, build_internal_note(...), public=False)
 
 ``created`` is False when Zendesk replayed an earlier create with the same key, i.e. a
-previous attempt already made the ticket (and, normally, its note). The one gap: an
-earlier *call* that made the ticket but never learnt it (every attempt timed out)
-leaves ``created`` False on the next call too; an outbox that must never lose the note
-keeps its own "note added" flag and adds the note whenever that flag is unset.
+previous attempt already made the ticket (and, maybe, its note). An outbox that must
+never lose the note, nor add it twice, keeps its own "note added" flag: it adds the note
+while the flag is unset, once per try (``attempts=1``), and looks for it first
+(``has_comment``) whenever an earlier try may have added it (see ``ZendeskDesk``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ HIGH_PRIORITY_REASONS = frozenset({"negative_sentiment", "amount_over_limit"})
 DEFAULT_RETRY_AFTER_S = 1.0
 # Zendesk caps a comment body at 64 KB; stay well under it with the transcript.
 NOTE_MAX_CHARS = 60_000
+NOTE_HEADING = "Shopdesk hand-over (internal note)"  # the note's first line; looked for
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -194,14 +196,55 @@ class ZendeskClient:
         return ZendeskTicket.from_json(ticket_json, created=created)
 
     async def add_comment(self, ticket_id: str, body: str, *, public: bool = True,
-                          author_id: int | str | None = None) -> None:
+                          author_id: int | str | None = None, attempts: int | None = None) -> None:
         """PUT /api/v2/tickets/{id}.json with one comment; ``public=False`` is an
-        internal note, ``author_id`` (e.g. the requester) makes it that user's."""
+        internal note, ``author_id`` (e.g. the requester) makes it that user's.
+        ``attempts=1``: no retry here, for a caller that looks before it adds again."""
         comment: dict[str, Any] = {"body": body, "public": public}
         if author_id is not None:
-            comment["author_id"] = int(author_id) if str(author_id).isdigit() else author_id
+            comment["author_id"] = _user_id(author_id)
         await self._request("PUT", f"/api/v2/tickets/{_ticket_path_id(ticket_id)}.json",
-                            json={"ticket": {"comment": comment}})
+                            json={"ticket": {"comment": comment}}, attempts=attempts)
+
+    async def has_comment(self, ticket_id: str, starting: str, *, public: bool) -> bool:
+        """Whether the ticket has a (public or private) comment whose body starts so.
+
+        GET /api/v2/tickets/{id}/comments.json, oldest first: what we look for (the
+        hand-over's note) comes right after the first comment."""
+        url: str | None = f"/api/v2/tickets/{_ticket_path_id(ticket_id)}/comments.json"
+        params: dict[str, str] | None = {"sort_order": "asc"}
+        for _ in range(10):  # 100 a page; the note is on the first
+            page = _json(await self._request("GET", url or "", params=params))
+            if any(bool(c.get("public")) == public and str(c.get("body") or "").startswith(starting)
+                   for c in page.get("comments") or []):
+                return True
+            next_page = page.get("next_page")
+            if not next_page or not str(next_page).startswith(self.base_url):
+                return False
+            url, params = str(next_page), None
+        return False
+
+    async def end_user_for(self, name: str, email: str) -> int:
+        """The id of the user with this email: found (``GET /api/v2/users/search.json``,
+        left exactly as it is), else made (``POST /api/v2/users.json``, an end user).
+
+        Not ``create_or_update``: that would rename whoever has the address, and a shopper
+        may type anybody's, an agent's even. No ``role`` is ever sent."""
+        found = _json(await self._request("GET", "/api/v2/users/search.json",
+                                          params={"query": f"email:{email}"}))
+        for user in found.get("users") or []:
+            if str(user.get("email") or "").lower() == email.lower():
+                return int(user["id"])
+        response = await self._request("POST", "/api/v2/users.json",
+                                       json={"user": {"name": name, "email": email}})
+        return int(_json(response)["user"]["id"])
+
+    async def set_requester(self, ticket_id: str, requester_id: int | str) -> ZendeskTicket:
+        """PUT /api/v2/tickets/{id}.json with ``requester_id``: the ticket's requester
+        (who Zendesk emails the agents' public replies to) becomes that user."""
+        response = await self._request("PUT", f"/api/v2/tickets/{_ticket_path_id(ticket_id)}.json",
+                                       json={"ticket": {"requester_id": _user_id(requester_id)}})
+        return ZendeskTicket.from_json(_json(response)["ticket"])
 
     async def find_by_external_id(self, external_id: str) -> list[ZendeskTicket]:
         """GET /api/v2/tickets.json?external_id=: external ids are not unique, hence a list."""
@@ -231,18 +274,19 @@ class ZendeskClient:
     # -- one request with retries --
 
     async def _request(self, method: str, url: str, *, json: Any = None,
-                       params: Mapping[str, str] | None = None) -> httpx.Response:
-        response, _ = await self._call(method, url, json=json, params=params)
+                       params: Mapping[str, str] | None = None,
+                       attempts: int | None = None) -> httpx.Response:
+        response, _ = await self._call(method, url, json=json, params=params, attempts=attempts)
         return response
 
     async def _call(self, method: str, url: str, *, json: Any = None,
                     params: Mapping[str, str] | None = None,
-                    headers: Mapping[str, str] | None = None,
+                    headers: Mapping[str, str] | None = None, attempts: int | None = None,
                     ) -> tuple[httpx.Response, list[_Transient]]:
         """The response, and the failed attempts before it."""
         failures: list[_Transient] = []
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts), wait=self._wait,
+            stop=stop_after_attempt(attempts or self.max_attempts), wait=self._wait,
             retry=retry_if_exception_type(_Transient), reraise=True,
         )
         try:
@@ -350,6 +394,10 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
+def _user_id(user_id: int | str) -> int | str:
+    return int(user_id) if str(user_id).isdigit() else user_id
+
+
 def _ticket_path_id(ticket_id: str | int) -> str:
     value = str(ticket_id)
     if not value.isdigit():
@@ -412,11 +460,11 @@ def build_internal_note(transcript: Iterable[tuple[str, str, str]],
                         max_chars: int = NOTE_MAX_CHARS) -> str:
     """The agent-only note: summary, a link to the console, then the transcript.
 
-    Add it with ``add_comment(ticket.id, note, public=False)`` right after
-    ``create_ticket``, and only when ``ticket.created`` (see the module docstring).
+    Add it with ``add_comment(ticket.id, note, public=False)`` after ``create_ticket``
+    (see the module docstring for adding it exactly once).
     When the transcript is too long its oldest lines are dropped, not the newest.
     """
-    head = ["Shopdesk hand-over (internal note)", ""]
+    head = [NOTE_HEADING, ""]
     if isinstance(summary, str):
         head += ["Summary:", summary.strip() or "-"]
     else:
