@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -145,7 +146,8 @@ ENDINGS = ("", "s", "es", "e", "en", "er", "et", "ne", "ene", "erne", "ens", "et
 E_STEM_ENDINGS = ("e", "es", "er", "en", "et", "ede", "ende", "ene", "erne")  # no English -ed
 
 
-def _forms(keyword: str) -> set[str]:
+@lru_cache(maxsize=1024)
+def _forms(keyword: str) -> frozenset[str]:
     """The words a one-word keyword may appear as: 'knap' -> knapper, knappen; 'pilling' -> pills;
     'knirke' -> knirkede; never 'handle' -> handled (another word) nor 'knap' -> knapt."""
     if keyword.endswith("e") and len(keyword) >= 4:
@@ -158,20 +160,26 @@ def _forms(keyword: str) -> set[str]:
         stem = keyword[: -len(ending)]
         if keyword.endswith(ending) and len(stem) >= 3:
             forms |= {stem + e for e in ENDINGS}
-    return forms
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=256)
+def _words(text: str) -> tuple[str, ...]:
+    """Folded words, kept for the last texts: one message is tried against every keyword."""
+    return tuple(re.findall(r"[a-z0-9]+", _fold(text)))
 
 
 def matches_keyword(description: str, keyword: str) -> bool:
     """Whether a known defect's keyword is in the shopper's words, inflections allowed,
     other words not ('knapt' is not 'knap', 'handled' is not 'handle')."""
-    words = re.findall(r"[a-z0-9]+", _fold(description))
-    parts = re.findall(r"[a-z0-9]+", _fold(keyword))
+    words = _words(description)
+    parts = _words(keyword)
     if not parts:
         return False
     *head, last = parts
     forms = _forms(last)
     for i in range(len(head), len(words)):
-        if words[i] in forms and words[i - len(head):i] == head:
+        if words[i] in forms and list(words[i - len(head):i]) == head:
             return True
     if not head:
         return any(_in_compound(word, last, forms) for word in words)
@@ -181,7 +189,7 @@ def matches_keyword(description: str, keyword: str) -> bool:
 MIN_COMPOUND_PART = 4
 
 
-def _in_compound(word: str, keyword: str, forms: set[str]) -> bool:
+def _in_compound(word: str, keyword: str, forms: frozenset[str]) -> bool:
     """A Danish compound holds the keyword: "reflekslogoet" has "logo" (its head, at the
     end, inflected) and "refleks" (its first part); parts of four letters or more only,
     so "sole" is not found in "console"."""

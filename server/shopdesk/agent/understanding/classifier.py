@@ -85,8 +85,8 @@ class Prediction:
     top3: list[tuple[str, float]]
 
 
-class _Block:
-    """One fitted tf-idf vectorizer and the classifier weights of its features.
+class TfidfScorer:
+    """One fitted tf-idf vectorizer and a weight per feature and column (classes, FAQ entries).
 
     Character n-grams (``char_wb``) never cross a word boundary, so a message's grams are
     the sum of its words' grams: those are looked up once per word and kept (shoppers use
@@ -220,7 +220,7 @@ class ScenarioClassifier:
     def __init__(
         self,
         classes: list[str],
-        blocks: list[_Block],
+        blocks: list[TfidfScorer],
         intercept: Floats,
         beta: float,
         small_talk: SmallTalk | None = None,
@@ -261,7 +261,7 @@ class ScenarioClassifier:
         blocks, start = [], 0
         for vectorizer in vectorizers:
             width = len(vectorizer.vocabulary_)
-            blocks.append(_Block(vectorizer, coef[start : start + width]))
+            blocks.append(TfidfScorer(vectorizer, coef[start : start + width]))
             start += width
         greetings = [t for t, label in zip(texts, labels, strict=True) if label == GREETING]
         return cls(classes, blocks, intercept, beta, SmallTalk(greetings) if greetings else None)
