@@ -802,6 +802,9 @@ def test_a_new_address_is_split_into_street_postcode_and_town(extractor: EntityE
         ("from heel to toe I measure 25.5 cm", {"foot_length": 25.5}),
         ("jeg måler 24,5 cm fra hælen til tåen", {"foot_length": 24.5}),
         ("fra hæl til tå er der 27 cm", {"foot_length": 27.0}),
+        # "jeg er" says a person follows; the label after the number names the measure
+        ("jeg er 92 cm om livet", {"waist": 92.0}),
+        ("han er 110 cm i brystet", {"chest": 110.0, "bust": 110.0}),
         ("waist 32 inseam 34", {"waist": 81.3, "inseam": 86.4}),  # jeans inches
         ("skridtlængde 80", {"inseam": 80.0}),
         ("str 40 tak", {}),

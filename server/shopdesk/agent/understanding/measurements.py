@@ -37,6 +37,7 @@ _BEFORE = {
 _BEFORE["height"] = re.compile(
     r"(?:" + alternation(_LABELS["height"]) + "|" + _PERSON + r")" + _FILLER, re.IGNORECASE
 )
+_HEIGHT_WORD = re.compile(alternation(_LABELS["height"]), re.IGNORECASE)
 _AFTER = {
     name: re.compile(
         r"^\s*(?:(?:i|in|om|around|over|rundt|paa|på|pa|the|my|min|mine|of|fra|from|measured)\s+)*"
@@ -187,7 +188,12 @@ def _label(text: str, start: int, end: int) -> str | None:
     if best_before and after_name:
         gap = before[best_before[0] :]
         # "74 talje, 100 hofte": the label before 100 belongs to 74.
-        return after_name if re.search(r"[,;]", gap) else best_before[1]
+        if re.search(r"[,;]", gap):
+            return after_name
+        # "jeg er 92 cm om livet": "jeg er" only says a person follows; the word after names it.
+        if best_before[1] == "height" and after_name != "height" and not _HEIGHT_WORD.search(gap):
+            return after_name
+        return best_before[1]
     return best_before[1] if best_before else after_name
 
 
