@@ -218,6 +218,8 @@ class OfflineAgent:
             faq = self.faq.best(t.text, minimum=0.6)
             if faq is not None:
                 return await shop.store_facts(t, "store_info", faq[0]), "store_info"
+            if _friendly_remark(t):  # small talk gets a short answer, not a person
+                return Outcome("greeting", {"thanks": _is_thanks(t.text)}), "greeting"
             return Outcome("handoff", handoff="low_confidence"), scenario
         if scenario == "greeting":
             if not _only_greeting(t.text):  # more than a greeting, but unclear what
@@ -338,6 +340,21 @@ def _only_entities(t: TurnContext) -> bool:
     e = t.understanding.entities
     rest = re.sub(r"\S+@\S+|[A-Z0-9][A-Z0-9-]{3,}|\d[\d\s./-]*", " ", t.text)
     return bool(e.emails or e.codes) and not re.findall(r"[^\W\d_]{2,}", rest)
+
+
+# Words that ask for something: a message with one of them is a request, not a remark.
+REQUEST_WORDS = frozenset(
+    ["can", "could", "would", "will", "want", "need", "please", "help", "recommend", "tell", "send", "give", "find", "know", "where", "when", "how", "why", "who", "which", "kan", "kunne", "vil", "skal", "maa", "må", "hjaelp", "hjælp", "hjaelpe", "hjælpe", "anbefale", "fortælle", "fortaelle", "sende", "finde", "hvor", "hvornår", "hvornaar", "hvordan", "hvorfor", "hvem", "hvilken", "hvilke", "gerne", "brug", "behøver"])
+
+
+def _friendly_remark(t: TurnContext) -> bool:
+    """"What a lovely shop!": a kind remark that asks for nothing and names nothing."""
+    u = t.understanding
+    e = u.entities
+    if "?" in t.text or u.sentiment <= 0 or e.order_numbers or e.emails or e.codes or e.products:
+        return False
+    words = re.findall(r"[^\W\d_]+", t.text.lower())
+    return 0 < len(words) <= 12 and not REQUEST_WORDS & set(words)
 
 
 def _only_greeting(text: str) -> bool:

@@ -290,8 +290,10 @@ class ScenarioClassifier:
             and int(np.argmax(probs)) == greeting
             and not self._small_talk(text)
         ):
-            probs[other] += probs[greeting]
+            # More than a greeting: the rest of the message says what it is about, so the
+            # greeting's share goes to every class in proportion ("... tak for hjælpen").
             probs[greeting] = 0.0
+            probs = probs / probs.sum()
         order = np.argsort(probs)[::-1][:3]
         top3 = [(self._classes[i], round(float(probs[i]), 4)) for i in order]
         return Prediction(scenario=top3[0][0], confidence=top3[0][1], top3=top3)

@@ -138,7 +138,8 @@ _DATES = [
     ),
     re.compile(r"(?<![\w])\d{1,2}\.?\s*" + _MONTHS + r"(?:\s*\d{4})?", re.IGNORECASE),
     re.compile(
-        r"(?<![\w])" + _MONTHS + r"\s*\d{1,2}(?:st|nd|rd|th)?(?:,?\s*\d{4})?(?![\w])", re.IGNORECASE
+        # a space or a dot between month and day: "nov 26", "Nov. 26"; glued ("JUL25") it is a code
+        r"(?<![\w])" + _MONTHS + r"(?:(?<=\.)\s*|\s+)\d{1,2}(?:st|nd|rd|th)?(?:,?\s*\d{4})?(?![\w])", re.IGNORECASE
     ),
     re.compile(
         r"(?<![\w])(?:kl\.?|klokken)\s*\d{1,2}(?:[.:]\d{2})?|(?<![\w])\d{1,2}:\d{2}(?![\w])",
