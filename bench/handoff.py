@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from serving import cpu_seconds, free_port, stop
+
 from tests.fake_zendesk import FakeZendesk, running_fake_zendesk
 
 DEMO_STORE = ROOT / "server" / "shopdesk" / "store" / "demo-store.json"
@@ -51,12 +52,6 @@ PG_URL = os.environ.get("SHOPDESK_TEST_POSTGRES", "postgresql+asyncpg://postgres
 WEBHOOK = "/integrations/zendesk/webhook"
 ASK = ("Can I talk to a person?", "Kan jeg tale med et menneske?")
 TARGET_P95_MS = 50.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pct(values: list[float], q: float) -> float:
@@ -70,12 +65,6 @@ def summary(values: list[float], unit: str = "ms", scale: float = 1000.0) -> str
     v = [x * scale for x in values]
     return (f"p50 {pct(v, 50):7.1f} {unit}   p95 {pct(v, 95):7.1f} {unit}   "
             f"max {max(v):7.1f} {unit}   mean {statistics.fmean(v):7.1f} {unit}   n={len(v)}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Server:
@@ -104,12 +93,8 @@ class Server:
         raise SystemExit("shopdesk serve did not become healthy")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc:
+            stop(self.proc)
 
 
 class Shopper:

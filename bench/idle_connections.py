@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from serving import free_port, raise_fd_limit, wait_healthy
+from serving import event_loop_runner, free_port, raise_fd_limit, stop, wait_healthy
 
 TARGET_KB = 50
 HELLO = {"type": "hello", "v": 1, "session": None, "locale": "en", "page": None, "customer": None}
@@ -76,13 +75,7 @@ async def hold(url: str, count: int, deflate: bool, in_flight: int) -> None:
 
 def run_client(url: str, count: int, deflate: bool) -> None:
     raise_fd_limit()
-    try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:
-        runner = asyncio.Runner()
-    with runner:
+    with event_loop_runner() as runner:
         runner.run(hold(url, count, deflate, in_flight=100))
 
 
@@ -170,13 +163,7 @@ def main() -> None:
         alive = server.poll() is None
         close_chats(procs)
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        stop(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
     per_chat = (after - before) / opened if opened else float("nan")

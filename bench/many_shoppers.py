@@ -67,7 +67,7 @@ ORDER_QUESTIONS = [
 ORDER_SHARE = 0.25
 HELLO = {"type": "hello", "v": 1, "session": None, "locale": None, "page": None, "customer": None}
 # What `shopdesk serve` passes to uvicorn; the echo baseline runs with the same.
-from serving import cpu_seconds, free_port, raise_fd_limit, stop, wait_healthy
+from serving import cpu_seconds, event_loop_runner, free_port, raise_fd_limit, stop, wait_healthy
 from shopdesk.cli import UVICORN_OPTIONS
 
 # ---------------------------------------------------------------- the echo baseline
@@ -332,13 +332,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 def run_client(url: str, conversations: int, seconds: float, timeout: float, server_pid: int) -> None:
     raise_fd_limit()
-    try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:
-        runner = asyncio.Runner()
-    with runner:
+    with event_loop_runner() as runner:
         result = runner.run(drive(url, conversations, seconds, timeout, server_pid))
     print(json.dumps(result))
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,6 +37,21 @@ async def postgres_admin() -> Any:
             pytest.skip(f"PostgreSQL not reachable ({err}); skipped as SHOPDESK_SKIP_POSTGRES=1")
         pytest.fail(f"PostgreSQL not reachable at {base.render_as_string()}: {err!r} "
                     "(set SHOPDESK_SKIP_POSTGRES=1 to skip these cases)")
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """The URL of a new, empty database on the test server, dropped afterwards."""
+    from sqlalchemy.engine import make_url
+
+    name = f"shopdesk_test_{secrets.token_hex(6)}"
+    admin = await postgres_admin()
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 class ScriptedAgent:

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import sqlite3
 import time
 from collections import Counter
@@ -37,7 +36,7 @@ from shopdesk.handoff.webhook import sign
 from shopdesk.settings import DEMO_STORE
 from sqlalchemy.engine import make_url
 
-from .conftest import PG_URL, REDIS_URL, free_port, hello, postgres_admin
+from .conftest import REDIS_URL, free_port, fresh_postgres_database, hello
 from .fake_zendesk import FakeZendesk, running_fake_zendesk
 from .server_process import ServerProcess
 
@@ -397,16 +396,9 @@ async def test_a_message_written_while_the_ticket_is_pending_is_in_the_ticket_on
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A database of its own, at the schema's head (so two servers can start side by side)."""
-    name = f"shopdesk_test_{secrets.token_hex(6)}"
-    admin = await postgres_admin()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    async with fresh_postgres_database() as url:
         await asyncio.to_thread(upgrade, url)
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def redis_available() -> bool:

@@ -9,7 +9,6 @@ the tables the models describe.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,10 @@ from shopdesk.db.engine import create_engine, session_factory
 from shopdesk.db.human_replies import REPLAYED, STORED, UNKNOWN, HumanReply
 from shopdesk.db.migrate import upgrade
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from .conftest import PG_URL, ScriptedAgent, postgres_admin
+from .conftest import ScriptedAgent, fresh_postgres_database
 
 REFUSE = {
     "sqlite": [("CREATE TRIGGER refuse BEFORE INSERT ON message WHEN NEW.role = 'human' "
@@ -46,16 +44,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await asyncio.to_thread(upgrade, url)
         yield url
         return
-    name = f"shopdesk_test_{secrets.token_hex(6)}"
-    admin = await postgres_admin()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    async with fresh_postgres_database() as url:
         await asyncio.to_thread(upgrade, url)
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -41,10 +40,9 @@ from shopdesk.engine import (
     Turn,
 )
 from sqlalchemy import inspect, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import PG_URL, ScriptedAgent, postgres_admin
+from .conftest import ScriptedAgent, fresh_postgres_database
 
 TABLES = {"conversation", "message", "rating", "audit_entry", "agent_turn", "handoff", "outbox_comment",
           "alembic_version"}
@@ -73,14 +71,8 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> 
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/shop.db"
         return
-    name = f"shopdesk_test_{secrets.token_hex(6)}"
-    admin = await postgres_admin()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

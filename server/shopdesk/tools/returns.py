@@ -176,10 +176,10 @@ def matches_keyword(description: str, keyword: str) -> bool:
     parts = _words(keyword)
     if not parts:
         return False
-    *head, last = parts
+    head, last = parts[:-1], parts[-1]
     forms = _forms(last)
     for i in range(len(head), len(words)):
-        if words[i] in forms and list(words[i - len(head):i]) == head:
+        if words[i] in forms and words[i - len(head):i] == head:
             return True
     if not head:
         return any(_in_compound(word, last, forms) for word in words)

@@ -48,11 +48,11 @@ class FaqIndex:
                 docs.append(fold(t))
                 self._owner.append(i)
             self._words.append(set().union(*(_stems(t) for t in texts)))
-        self._vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
-        self._matrix = self._vec.fit_transform(docs) if docs else None
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+        matrix = vectorizer.fit_transform(docs) if docs else None
         # Scored as the classifier scores a message (its n-grams looked up per word): the
         # same cosine as sklearn's transform + linear_kernel, without their per-call cost.
-        self._scorer = TfidfScorer(self._vec, self._matrix.T.toarray()) if docs else None
+        self._scorer = TfidfScorer(vectorizer, matrix.T.toarray()) if matrix is not None else None
 
     def best(self, text: str, minimum: float = 0.2) -> tuple[FaqEntry, float] | None:
         if self._scorer is None:
