@@ -25,7 +25,7 @@ from shopdesk.app import create_app
 from shopdesk.conversations import sign_identity
 from shopdesk.settings import DEMO_STORE, Settings
 from shopdesk.store.fixture import FixtureConnector, load_fixture
-from shopdesk.store.models import Order
+from shopdesk.store.models import Order, StoreFixture
 from starlette.testclient import TestClient
 
 from .conftest import hello, receive_until
@@ -46,14 +46,19 @@ class Shop:
         return order
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory) -> Iterator[Shop]:
+def serve_shop(tmp_path_factory, fixture: StoreFixture) -> Iterator[Shop]:
+    """The app on a fresh database over ``fixture``, for a test module's conversations."""
     db = tmp_path_factory.mktemp("conversations") / "chat.db"
     settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", store=DEMO_STORE,
                         identity_secret=SECRET, rate_limit_messages=10)
-    connector = FixtureConnector(FIXTURE)
+    connector = FixtureConnector(fixture)
     with TestClient(create_app(settings, connector=connector)) as client:
         yield Shop(client, connector)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> Iterator[Shop]:
+    yield from serve_shop(tmp_path_factory, FIXTURE)
 
 
 @pytest.fixture(autouse=True)

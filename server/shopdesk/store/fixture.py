@@ -20,6 +20,7 @@ from .models import (
     DiscountCode,
     GiftCard,
     Order,
+    OrderNumberFormat,
     Product,
     ReturnRequest,
     SizeChart,
@@ -109,6 +110,9 @@ class FixtureConnector:
 
     async def find_order(self, number: str) -> Order | None:
         return self._orders.get(number.strip().lstrip("#"))
+
+    async def order_number_format(self) -> OrderNumberFormat | None:
+        return OrderNumberFormat.of(self._orders)
 
     async def orders_for_email(self, email: str) -> list[Order]:
         e = _norm(email)

@@ -6,6 +6,8 @@ shop system's own shapes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -248,3 +250,37 @@ class StoreFixture(Strict):
     orders: list[Order]
     discount_codes: list[DiscountCode] = Field(default_factory=list)
     gift_cards: list[GiftCard] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderNumberFormat:
+    """What this store's order numbers look like: how many digits, and the digits they
+    all start with.
+
+    Shoppers write "204 526", "3.100.001" or "ordre 2045-26"; the groups are one order
+    number only when joined they look like one of this store's, and a phone number, a
+    postcode or two sizes do not.
+    """
+
+    lengths: frozenset[int]
+    prefix: str = ""
+
+    # The last digits of sequential numbers vary: a prefix never takes them, even when
+    # the store has a single order.
+    VARYING = 2
+
+    @classmethod
+    def of(cls, numbers: Iterable[str]) -> OrderNumberFormat | None:
+        """The format of these order numbers; None when they are not all digits."""
+        digits = [n.strip().lstrip("#") for n in numbers]
+        if not digits or not all(d.isdigit() for d in digits):
+            return None
+        prefix = digits[0][: max(0, min(map(len, digits)) - cls.VARYING)]
+        for d in digits[1:]:
+            while not d.startswith(prefix):
+                prefix = prefix[:-1]
+        return cls(frozenset(map(len, digits)), prefix)
+
+    def fits(self, digits: str) -> bool:
+        """These digits could be one of this store's order numbers."""
+        return len(digits) in self.lengths and digits.startswith(self.prefix) and digits.isdigit()

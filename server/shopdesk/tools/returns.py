@@ -70,6 +70,19 @@ async def _eligibility(ctx: ToolContext, order: Order, skus: list[str]) -> tuple
     return "ok", view
 
 
+async def returnable_lines(ctx: ToolContext, order: Order) -> list[dict[str, Any]]:
+    """The lines of a verified order that could go back today (delivered, inside the window,
+    not final sale, not returned yet), each as its line view with the day it was delivered:
+    what a shopper choosing what to return chooses from. Their value does not count here:
+    a return over the limit is still a return, which a person then takes."""
+    lines = []
+    for line in order.lines:
+        code, view = await _eligibility(ctx, order, [line.sku])
+        if code == "ok":
+            lines.append(view["items"][0] | {"delivered_on": view["delivered_on"]})
+    return lines
+
+
 @tool("create_return", ReturnArgs)
 async def create_return(ctx: ToolContext, args: ReturnArgs) -> ToolResult:
     """Create a return for lines of a verified, delivered order within the return window,

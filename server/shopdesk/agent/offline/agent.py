@@ -12,9 +12,10 @@ from ...store.models import StoreInfo
 from ...tools import ToolContext
 from .. import escalation
 from ..replies import Replies
-from ..understanding import Understander
+from ..understanding import Entities, Understander
 from ..understanding.entities import loose_codes
 from ..understanding.language import detect_language
+from ..understanding.requests import Clause, clauses, may_hold_two
 from . import orders, shop
 from .faq import FaqIndex
 from .state import DialogueState
@@ -104,7 +105,7 @@ class OfflineAgent:
         store = await connector.store_info()
         products = await connector.products()
         understander = Understander.build(products, list(store.locales), store.default_locale,
-                                          settings.catalogue)
+                                          settings.catalogue, await connector.order_number_format())
         today = await connector.now()
         replies = Replies(settings.templates_dir, store.currency, today.year)
         return cls(connector, store, understander, replies,
@@ -138,15 +139,19 @@ class OfflineAgent:
         turn.scenario, turn.confidence, turn.language = scenario, u.confidence, lang
         turn.tools, turn.audit = tools.calls, tools.audit
         turn.order_number = state.order or state.order_number
+        common = {"store": self.store, "logged_in": tools.customer is not None}
         if outcome.handoff:
             data = {"reason": outcome.handoff, "has_email": bool(state.email or turn.customer),
                     "s": {"support_email": self.store.support_email}} | outcome.data
-            yield HandoffEvent(outcome.handoff, self.replies.render(lang, "handoff", **data))
+            said = [self.replies.render(lang, o.template, **(common | o.data)) for o in outcome.preceding]
+            said.append(self.replies.render(lang, "handoff", **data))
+            yield HandoffEvent(outcome.handoff, "\n\n".join(said))
             return
-        data = {"store": self.store, "logged_in": tools.customer is not None} | outcome.data
-        text = self.replies.render(lang, outcome.template, **data)
-        quick = [self.replies.phrase(lang, q) for q in outcome.quick]
-        yield ReplyDone(text, quick)
+        parts = [*outcome.preceding, outcome, *outcome.following]
+        text = "\n\n".join(self.replies.render(lang, o.template, **(common | o.data)) for o in parts)
+        quick = [self.replies.phrase(lang, q) if isinstance(q, str) else self.replies.phrase(lang, q[0], **q[1])
+                 for o in parts for q in o.quick]
+        yield ReplyDone(text, list(dict.fromkeys(quick)))
 
     def _merge(self, t: TurnContext, turn: Turn) -> None:
         """Fold what this message says into the dialogue state."""
@@ -206,6 +211,13 @@ class OfflineAgent:
                 scenario = None  # an email alone is no request to unsubscribe it
             elif _is_vague(t.text) and scenario not in ("greeting", "human_request"):
                 scenario = None  # "can you help me?": ask what with, once
+        if scenario is not None and not st.awaiting and (other := self._other_request(t, scenario)):
+            return await self._two_requests(t, scenario, *other)
+        return await self._answer(t, scenario)
+
+    async def _answer(self, t: TurnContext, scenario: str | None) -> tuple[Outcome, str | None]:
+        """The answer to a message whose scenario is chosen (None: unclear)."""
+        u, st = t.understanding, t.state
         if scenario is None:
             faq = self.faq.best(t.text, minimum=0.35)
             if faq is not None:
@@ -253,6 +265,87 @@ class OfflineAgent:
             return Outcome("handoff", handoff="low_confidence"), scenario
         return outcome, scenario
 
+    async def _two_requests(self, t: TurnContext, scenario: str, mine: Clause, clause: Clause,
+                            other: str) -> tuple[Outcome, str | None]:
+        """A message that asks two things ("Where is order 1003? ... Also, what is your
+        return policy?") gets both answers in one reply, each from what its own clause
+        names. A person needed for either takes the whole conversation, as the policy's
+        reasons say; one question to the shopper at a time."""
+        st = t.state
+        u, own = self.understander.understand(clause.text), self.understander.understand(mine.text)
+        same_product = scenario in _ABOUT_A_PRODUCT and other in _ABOUT_A_PRODUCT
+        _focus(st, own.entities, u.entities, same_product)
+        first, scenario_first = await self._answer(t, scenario)
+        if first.handoff is not None or scenario_first is None or first.template == "clarify":
+            return first, scenario_first
+        if other == "product_defect" and not (u.entities.defect_words or u.entities.known_defects):
+            return first, scenario_first  # a fault no word of the clause reports
+        if not await self._same_order_fits(t, other, u.entities.product_ids):
+            return first, scenario_first  # the second request is about another order
+        _focus(st, u.entities, own.entities, same_product)
+        sub = TurnContext(clause.text, t.lang, st, t.tools, u, status=t.status, phrases=t.phrases)
+        second, _ = await self._answer(sub, other)
+        if second.handoff is not None:
+            if second.handoff == "low_confidence":
+                return first, scenario_first
+            second.preceding.append(first)  # the hand-over wins; what was done is still said
+            return second, other
+        if second.template == "clarify" or (first.awaiting is not None and second.awaiting is not None):
+            return first, scenario_first
+        if other == "store_info" and not second.data.get("faq_answer"):
+            return first, scenario_first  # no more than "write to us": no answer to add
+        if second.awaiting is not None:  # the answer first, the question last
+            st.first_text = clause.text  # what the pending request is about
+            second.preceding.append(first)
+            return second, other
+        if first.awaiting is not None or clause.start < mine.start:
+            first.preceding.append(second)  # answers in the order asked, a question last
+        else:
+            first.following.append(second)
+        return first, scenario_first
+
+    async def _same_order_fits(self, t: TurnContext, scenario: str, products: list[str]) -> bool:
+        """A second request about an order: the order the first one found, unless its
+        clause names an item that order does not hold. A logged-in shopper's own orders
+        are looked through again for it ("where is my order? also my sweater is pilling")."""
+        st = t.state
+        if scenario not in ORDER_SCENARIOS or not st.order:
+            return True
+        if t.logged_in and not st.order_number:
+            st.order = None  # picked for the first request: the second picks its own
+            return True
+        order = await t.tools.verified_order(st.order)
+        return order is None or not products or await orders.holds(t, order, products)
+
+    def _other_request(self, t: TurnContext, scenario: str) -> tuple[Clause, Clause, str] | None:
+        """The clause that asks for ``scenario``, and another that clearly asks something of
+        another kind, with what it asks; None for a message that asks one thing."""
+        text = t.text
+        if not may_hold_two(text) or len(t.understanding.entities.order_numbers) > 1:
+            return None  # which order each request is about would be a guess
+        parts = clauses(text)
+        if len(parts) < 2:
+            return None
+        kind = _KIND.get(scenario, scenario)
+        mine: Clause | None = None
+        found: tuple[Clause, str] | None = None
+        for clause in parts:
+            # A clause about what came before it is read with it: "Are they coming
+            # separately?" after the story of a missing parcel asks about that parcel,
+            # "Where is it?" after an order number about that order.
+            p = self.understander.classifier.predict(text[: clause.end] if clause.refers_back
+                                                     else clause.text)
+            other = p.scenario
+            if _KIND.get(other, other) == kind:
+                mine = mine or clause
+            elif (found is None and p.confidence >= self.thresholds.switch_confidence
+                  and _asks(clause.text) and other not in _NOT_A_SECOND_REQUEST
+                  and not (other in _ACTIONS and scenario in _ACTIONS)):
+                found = (clause, other)
+        if mine is None or found is None:
+            return None  # the whole message asks what no clause asks alone: one request
+        return mine, *found
+
     def _unclear_answer(self, t: TurnContext, asked: list[str]) -> bool:
         u = t.understanding
         return not _answers(t, asked) and (u.scenario in ("other", "greeting")
@@ -295,6 +388,48 @@ class OfflineAgent:
         return str(u.scenario)
 
 
+# Scenarios that are one request in other words: "Where is my order? When will it come?"
+# asks once. Each maps to the first of its kind.
+_KIND = {"delivery_delay": "order_status", "parcel_not_received": "order_status",
+         "exchange": "return_request", "refund_status": "return_request", "return_policy": "return_request",
+         "change_address": "change_order", "cancel_order": "change_order", "gift_card": "discount_code"}
+# Requests that change an order: two in one message ("change the address, or else cancel
+# it") may be alternatives, not a list, and are left to the first.
+_ACTIONS = frozenset({"cancel_order", "change_address", "change_order", "return_request", "exchange",
+                      "newsletter_unsubscribe"})
+# Questions about a product, which two clauses may share when one names it.
+_ABOUT_A_PRODUCT = frozenset({"size_advice", "stock_availability", "product_info", "return_policy"})
+# Clauses that are no request of their own to answer beside another.
+_NOT_A_SECOND_REQUEST = frozenset({"greeting", "other", "human_request", "gdpr", "business"})
+
+
+def _focus(st: DialogueState, e: Entities, elsewhere: Entities | None = None,
+           same_product: bool = False) -> None:
+    """What a clause names (products, sizes, colours, codes, measurements) is what the
+    request in it is about, rather than all the message names; what only the other
+    clause (``elsewhere``) names is no part of it, except the product two questions about
+    a product share ("Do you have the sneakers in 42? Which size would you recommend?")."""
+    st.items = _own([m.product_id for m in e.products], st.items,
+                    [m.product_id for m in elsewhere.products] if elsewhere and not same_product else [])
+    st.sizes = _own(e.wanted_sizes, st.sizes, elsewhere.wanted_sizes if elsewhere else [])
+    st.colors = _own(e.colors, st.colors, elsewhere.colors if elsewhere else [])
+    st.codes = _own(e.codes, st.codes, elsewhere.codes if elsewhere else [])
+    if e.measurements:
+        st.measurements = dict(e.measurements)
+    elif elsewhere is not None:
+        st.measurements = {k: v for k, v in st.measurements.items() if k not in elsewhere.measurements}
+
+
+def _own(named: list[str], known: list[str], elsewhere: list[str]) -> list[str]:
+    """The clause's own values if it names any; else what is known, less the other clause's."""
+    return list(named) if named else [v for v in known if v not in elsewhere]
+
+
+def _asks(clause: str) -> bool:
+    """A question or a request ("can you ...", "I want ..."), not a part of the story."""
+    return "?" in clause or bool(_ASKING & set(re.findall(r"[^\W\d_]+", clause.lower())))
+
+
 def _resume_focus(st: DialogueState) -> None:
     """A follow-up names what changes ("and in navy?"); the rest is what was asked before."""
     focus = st.focus or {}
@@ -314,6 +449,7 @@ def _answers(t: TurnContext, awaiting: list[str]) -> bool:
         "order": bool(e.order_numbers), "email": bool(e.emails), "code": bool(e.codes),
         "product": bool(e.products), "measurements": bool(e.measurements or e.usual_size),
         "size": bool(e.sizes or e.colors), "address": e.address is not None, "item": bool(e.products),
+        "which_order": bool(e.order_numbers or e.products),
     }
     if not any(given.get(slot) for slot in awaiting):
         return False
@@ -345,6 +481,10 @@ def _only_entities(t: TurnContext) -> bool:
 # Words that ask for something: a message with one of them is a request, not a remark.
 REQUEST_WORDS = frozenset(
     ["can", "could", "would", "will", "want", "need", "please", "help", "recommend", "tell", "send", "give", "find", "know", "where", "when", "how", "why", "who", "which", "kan", "kunne", "vil", "skal", "maa", "må", "hjaelp", "hjælp", "hjaelpe", "hjælpe", "anbefale", "fortælle", "fortaelle", "sende", "finde", "hvor", "hvornår", "hvornaar", "hvordan", "hvorfor", "hvem", "hvilken", "hvilke", "gerne", "brug", "behøver"])
+
+
+# A clause with one of these asks something, with or without its question mark.
+_ASKING = REQUEST_WORDS | {"what", "hvad"}
 
 
 def _friendly_remark(t: TurnContext) -> bool:

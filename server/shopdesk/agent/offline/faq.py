@@ -9,6 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ...store.models import FaqEntry
 from ..understanding.classifier import TfidfScorer
+from ..understanding.lexicon import lexicon
 
 
 def fold(text: str) -> str:
@@ -26,9 +27,40 @@ _FILLER = frozenset(
 )
 
 
+def _synonym_pattern() -> tuple[re.Pattern[str], dict[str, str | None]]:
+    """One pattern over every synonym phrase of the lexicon (folded as messages are), and
+    the canonical word of each; None for the phrases in which it means something else
+    (longer, so they win where both match: "won't open" is no opening hours)."""
+    words = lexicon()
+    canonical: dict[str, str | None] = {fold(p).strip(): None for p in words.faq_synonym_false_friends}
+    canonical |= {fold(p).strip(): word for word, phrases in words.faq_synonyms.items() for p in phrases}
+    ordered = sorted((p for p in canonical if p), key=len, reverse=True)
+    body = "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered) or "(?!)"
+    return re.compile(r"(?<![a-z0-9])(?:" + body + r")(?![a-z0-9])"), canonical
+
+
+_SYNONYMS, _CANONICAL = _synonym_pattern()
+
+
+def normalize(text: str) -> str:
+    """The folded text with the canonical word of every synonym it holds added: "can I call
+    you" and "How can I contact you?" then share "contact", whatever else they say."""
+    folded = fold(text)
+    found = sorted({word for m in _SYNONYMS.finditer(folded)
+                    if (word := _CANONICAL[re.sub(r"\s+", " ", m.group())])})
+    return f"{folded} {' '.join(found)}" if found else folded
+
+
 def _stems(text: str) -> set[str]:
     """Content words, cut to five letters so that inflections meet ("bukser"/"buksers")."""
     return {w[:5] for w in fold(text).split() if len(w) >= 4 and w not in _FILLER}
+
+
+def _texts(text: str | dict[str, str] | None) -> list[str]:
+    """The texts of a field that is one text or one per language."""
+    if isinstance(text, dict):
+        return list(text.values())
+    return [text] if text else []
 
 
 class FaqIndex:
@@ -38,14 +70,15 @@ class FaqIndex:
         self._owner: list[int] = []
         self._words: list[set[str]] = []
         for i, entry in enumerate(faq):
-            texts = [entry.topic.replace("_", " ")]
-            for text in (entry.question, entry.answer):
-                if isinstance(text, dict):
-                    texts.extend(text.values())
-                elif text:
-                    texts.append(text)
+            # Synonyms say what an entry is about: its topic and question, or its answer
+            # when it has no question. An answer names much in passing ("the shop in
+            # Aarhus is open ...", "chat and phone weekdays") that it is not about.
+            about = [entry.topic.replace("_", " "), *_texts(entry.question)]
+            answers = _texts(entry.answer)
+            texts = [normalize(t) for t in about] + [
+                normalize(t) if entry.question is None else fold(t) for t in answers]
             for t in texts:
-                docs.append(fold(t))
+                docs.append(t)
                 self._owner.append(i)
             self._words.append(set().union(*(_stems(t) for t in texts)))
         vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
@@ -57,7 +90,8 @@ class FaqIndex:
     def best(self, text: str, minimum: float = 0.2) -> tuple[FaqEntry, float] | None:
         if self._scorer is None:
             return None
-        scores = self._scorer.scores(fold(text))
+        asked_text = normalize(text)
+        scores = self._scorer.scores(asked_text)
         if scores is None:
             return None
         asked: set[str] | None = None
@@ -68,7 +102,7 @@ class FaqIndex:
             owner = self._owner[int(doc)]
             if score >= SURE:
                 return self.entries[owner], score
-            asked = _stems(text) if asked is None else asked
+            asked = _stems(asked_text) if asked is None else asked
             if asked & self._words[owner]:
                 return self.entries[owner], score
         return None

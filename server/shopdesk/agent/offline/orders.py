@@ -7,14 +7,21 @@ from collections.abc import Callable
 from typing import Any
 
 from ...store.models import Order
+from ...tools.returns import returnable_lines
 from .faq import fold
 from .turn import Outcome, TurnContext
 
 OPEN = ("unfulfilled", "partially_fulfilled", "fulfilled")
 
 
-async def find_order(t: TurnContext, prefer: Callable[[Order], bool] | None = None) -> Order | Outcome:
-    """The order the shopper means, once verified; else the question that gets us there."""
+async def find_order(t: TurnContext, prefer: Callable[[Order], bool] | None = None,
+                     sending_back: str | None = None) -> Order | Outcome:
+    """The order the shopper means, once verified; else the question that gets us there.
+
+    ``sending_back`` ("return", "exchange") is what a logged-in shopper wants to send back:
+    with several orders that could go back, and no item named that only one holds, they
+    are asked which rather than handed the newest.
+    """
     st = t.state
     number = st.order_number
     if number and number != st.order:
@@ -43,7 +50,12 @@ async def find_order(t: TurnContext, prefer: Callable[[Order], bool] | None = No
         orders = [o for n in numbers if (o := await t.tools.verified_order(n))]
         # The order that holds the product the shopper names ("the backpack"), then the
         # one the scenario prefers (open, delivered, ...), then the newest.
-        named = [o for o in orders if st.items and await _holds(t, o, st.items)] or orders
+        named = [o for o in orders if st.items and await holds(t, o, st.items)] or orders
+        if sending_back and len(named) > 1:
+            open_to_return = [(o, lines) for o in named if (lines := await returnable_lines(t.tools, o))]
+            if len(open_to_return) > 1:
+                return _ask_which_order(t, open_to_return, sending_back)
+            named = [o for o, _ in open_to_return] or named
         chosen = [o for o in named if prefer(o)] if prefer else named
         pick = (chosen or named or [None])[0]
         if pick is not None:
@@ -55,7 +67,26 @@ async def find_order(t: TurnContext, prefer: Callable[[Order], bool] | None = No
     return t.ask("ask_order", ["order", "email"])
 
 
-async def _holds(t: TurnContext, order: Order, products: list[str]) -> bool:
+# A question lists a few orders, each with a few items: enough to recognise them.
+WHICH_ORDERS, WHICH_ITEMS = 5, 3
+
+
+def _ask_which_order(t: TurnContext, orders: list[tuple[Order, list[dict[str, Any]]]],
+                     purpose: str) -> Outcome:
+    """Which of these orders (newest first)? Each with its number, the day it came and what
+    of it can go back, and a quick reply that answers with its number."""
+    listed = []
+    for order, lines in orders[:WHICH_ORDERS]:
+        titles = list(dict.fromkeys(ln["title"] for ln in lines))
+        listed.append({"number": order.number, "delivered_on": max(ln["delivered_on"] for ln in lines),
+                       "items": titles[:WHICH_ITEMS], "more": len(titles[WHICH_ITEMS:])})
+    return Outcome("ask_which_order", {"orders": listed, "purpose": purpose},
+                   quick=[("quick_order", {"number": o["number"]}) for o in listed],
+                   awaiting=["which_order"])
+
+
+async def holds(t: TurnContext, order: Order, products: list[str]) -> bool:
+    """The order has a line of one of these products."""
     for line in order.lines:
         found = await t.tools.connector.variant(line.sku)
         if found and found[0].id in products:
@@ -260,7 +291,7 @@ async def _sizes_of(t: TurnContext, product_id: str | None) -> list[str]:
 
 
 async def return_request(t: TurnContext) -> Outcome:
-    order = await find_order(t, is_delivered)
+    order = await find_order(t, is_delivered, sending_back="return")
     if isinstance(order, Outcome):
         return order
     lines, view = await _order_lines(t, order)
@@ -302,7 +333,7 @@ def _wanted_color(t: TurnContext, line: dict[str, Any]) -> str | None:
 
 
 async def exchange(t: TurnContext) -> Outcome:
-    order = await find_order(t, is_delivered)
+    order = await find_order(t, is_delivered, sending_back="exchange")
     if isinstance(order, Outcome):
         return order
     if order.status == "unfulfilled":

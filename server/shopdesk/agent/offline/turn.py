@@ -17,8 +17,12 @@ class Outcome:
     template: str
     data: dict[str, Any] = field(default_factory=dict)
     handoff: str | None = None
-    quick: list[str] = field(default_factory=list)
+    # quick replies: phrase keys, or a key with what its phrase names ("quick_order", {"number": ...})
+    quick: list[str | tuple[str, dict[str, Any]]] = field(default_factory=list)
     awaiting: list[str] | None = None  # a question: the scenario stays pending on these
+    # Answers to other requests of the same message, shown before and after this one's text.
+    preceding: list[Outcome] = field(default_factory=list)
+    following: list[Outcome] = field(default_factory=list)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopdesk.store.models import Product
+from shopdesk.store.models import OrderNumberFormat, Product
 
 from .catalogue import Catalogue, CatalogueError, Scenario, load_catalogue
 from .classifier import Prediction, ScenarioClassifier
@@ -84,12 +84,13 @@ class Understander:
         locales: list[str],
         default_locale: str,
         catalogue_path: Path | str | None = None,
+        order_format: OrderNumberFormat | None = None,
     ) -> Understander:
         catalogue = load_catalogue(catalogue_path)
         understander = cls(
             catalogue,
             ScenarioClassifier.train(catalogue),
-            EntityExtractor(products),
+            EntityExtractor(products, order_format),
             locales,
             default_locale,
         )

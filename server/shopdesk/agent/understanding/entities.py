@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shopdesk.store.models import Product
+from shopdesk.store.models import OrderNumberFormat, Product
 from shopdesk.tools.returns import matches_keyword
 
 from .folding import alternation, skeleton
@@ -161,10 +161,20 @@ _CODE_RIGHT_BEFORE = re.compile(
 _CODE_TOKEN = re.compile(r"(?<![\w@./#-])(?P<code>[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)(?![\w@-]|\.\w)")
 _NOT_A_CODE = re.compile(
     r"[2-5]?x{0,3}[sl]|[2-5]xl|xxs|[wl]\d{2}(?:l\d{2})?|eu\d{2}|dk-?\d{4}|\d+(?:cm|mm|kg|kr|dkk|m|g|l|ml|x|stk"
-    r"|pcs|h|t|min|sek|s|gb|mb|pm|am|st|nd|rd|th|dage|days|år|aar|yrs|k)|covid-?19|mp[34]|4k|3d|a4|b2b|b2c|24-?7",
+    r"|pcs|h|t|min|sek|s|gb|mb|pm|am|st|nd|rd|th|dage|days|år|aar|yrs|k)|covid-?19|mp[34]|4k|3d|a4|b2b|b2c|24-?7"
+    r"|(?:ordre|order|ordrenr|ordernr|nr|no)-\d{3,8}",  # "ordre-1003" is an order number
     re.IGNORECASE,
 )
 _ORDER_NUMBER = re.compile(r"(?<![\w@.,/+-])(?P<hash>#\s?)?(?P<num>\d{3,8})(?![\w@]|[.,:/]\d)")
+# Digit groups that may be one order number written in parts: "204 526", "3.100.001",
+# "2045-26"; joined only when the store's own order numbers look like that.
+_GROUPED_NUMBER = re.compile(
+    r"(?<![\w@.,/+-])(?P<hash>#\s?)?(?P<num>\d{1,4}(?:[ .\u00a0-]\d{2,4}){1,3})(?![\w@]|[.,:/ -]?\d)"
+)
+# A number glued to its cue word: "ordre nr.1003", "order-1003", "no.1003".
+_GLUED_TO_CUE = re.compile(
+    r"(?<![\w])(?:ordre\w*|order\w*|bestilling\w*|nr|no)[.-](?P<num>\d{3,8})(?![\w@]|[.,:/]\d)", re.IGNORECASE
+)
 _ORDER_CUE = re.compile(
     r"(?:(?<![\w])(?:ordre\w*|order\w*|bestilling\w*|ordrenr|ordernr|nr|no|number|nummer|ref|reference|id)|#)"
     r"\.?\s*[:#.]?\s*"
@@ -214,8 +224,9 @@ def _amount(raw: str) -> float:
 class EntityExtractor:
     """Built once per store (it indexes the products and their colours)."""
 
-    def __init__(self, products: list[Product]) -> None:
+    def __init__(self, products: list[Product], order_format: OrderNumberFormat | None = None) -> None:
         self._index = ProductIndex(products)
+        self._order_format = order_format
         store_colours = {v.color.lower() for p in products for v in p.variants if v.color}
         self._colours = {**_LEXICON.colours, **{c: c for c in store_colours}}
         self._colour_pattern = (
@@ -354,21 +365,24 @@ class EntityExtractor:
                 codes.append(token.upper())
         return list(dict.fromkeys(codes))
 
-    @staticmethod
-    def _order_numbers(text: str, spans: Spans, amounts: list[float]) -> list[str]:
-        candidates = [m for m in _ORDER_NUMBER.finditer(text) if spans.free(m.start(), m.end())]
+    def _order_numbers(self, text: str, spans: Spans, amounts: list[float]) -> list[str]:
         leftover = re.sub(r"[\W\d_]+", " ", _EMAIL.sub(" ", text)).split()
         alone = len(leftover) <= 3  # "1042", "1042, anna@x.dk", "Anna Holm 1042"
         numbers: list[str] = []
-        for m in candidates:
-            num = m.group("num")
-            before = text[max(0, m.start() - 30) : m.start()]
-            after = text[m.end() : m.end() + 25]
+        for m in _GLUED_TO_CUE.finditer(text):
+            if spans.claim(m.start("num"), m.end("num")):
+                numbers.append(m.group("num"))
+        for start, end, num, hashed in self._order_candidates(text, spans):
+            before = text[max(0, start - 30) : start]
+            after = text[end : end + 25]
             cued = (
-                bool(m.group("hash"))
+                hashed
                 or bool(_ORDER_CUE.search(before))
                 or (bool(numbers) and bool(_ORDER_LIST.search(before)))
             )
+            # one of this store's order numbers by its form: digits that fit it are no
+            # phone number without its label, however long the message around them
+            own = self._order_format is not None and self._order_format.fits(num)
             if not cued:
                 if _MONEY_BEFORE.search(before):
                     amounts.append(float(num))
@@ -387,11 +401,32 @@ class EntityExtractor:
                     continue  # a postcode: "..., 4400 Kalundborg"
                 if len(num) == 4 and 1950 <= int(num) <= 2039 and leftover:
                     continue  # a year
-                if (len(num) in (3, 8)) and not alone:
+                if (len(num) in (3, 8)) and not alone and not own:
                     continue  # too short to be sure / a phone number without its label
-            if spans.claim(m.start(), m.end()):
+            if spans.claim(start, end):
                 numbers.append(num)
         return list(dict.fromkeys(numbers))
+
+    def _order_candidates(self, text: str, spans: Spans) -> list[tuple[int, int, str, bool]]:
+        """Numbers that may be an order number: (start, end, digits, written after '#').
+
+        Digit groups come first, joined, when joined they look like this store's order
+        numbers and apart they do not ("ordre nr. 204 526"; "ordre 1003 og 1004" stays two).
+        """
+        found: list[tuple[int, int, str, bool]] = []
+        fmt = self._order_format
+        if fmt is not None:
+            for m in _GROUPED_NUMBER.finditer(text):
+                groups = re.split(r"\D", m.group("num"))
+                joined = "".join(groups)
+                if (fmt.fits(joined) and not all(fmt.fits(g) for g in groups)
+                        and spans.free(m.start("num"), m.end("num"))):
+                    found.append((m.start("num"), m.end("num"), joined, bool(m.group("hash"))))
+        for m in _ORDER_NUMBER.finditer(text):
+            overlaps = any(m.start() < e and s < m.end() for s, e, _, _ in found)
+            if spans.free(m.start(), m.end()) and not overlaps:
+                found.append((m.start(), m.end(), m.group("num"), bool(m.group("hash"))))
+        return sorted(found)
 
     def _colours_in(self, text: str) -> list[str]:
         blocked = [(m.start(), m.end()) for m in _COLOUR_FALSE_FRIENDS.finditer(text)]
@@ -419,6 +454,7 @@ def loose_codes(text: str) -> list[str]:
     ))
 
 
-def extract(text: str, products: list[Product], page_product: str | None = None) -> Entities:
+def extract(text: str, products: list[Product], page_product: str | None = None,
+            order_format: OrderNumberFormat | None = None) -> Entities:
     """One-off extraction; build an ``EntityExtractor`` once to extract from many messages."""
-    return EntityExtractor(products).extract(text, page_product)
+    return EntityExtractor(products, order_format).extract(text, page_product)

@@ -1,9 +1,10 @@
 """Word lists of the understanding layer, read once from ``lexicon.yaml`` (shipped data).
 
 Colours, defect words, towns, measurement names, the function words that tell Danish
-from English, the cues of anger, the words of small talk, and the words that are no
-discount code or product name. They are data, not code: an operator extends them
-without touching a regex, and the modules that use them stay short.
+from English, the cues of anger, the words of small talk, the words that are no
+discount code or product name, and what shoppers call the things an FAQ is about. They
+are data, not code: an operator extends them without touching a regex, and the modules
+that use them stay short.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Lexicon:
     small_talk: frozenset[str]  # the words of a pure greeting, thanks or goodbye
     code_followers: frozenset[str]  # words after "koden"/"the code" that are no code
     product_word_stop: frozenset[str]  # title words and compound tails that name nothing alone
+    faq_synonyms: dict[str, list[str]]  # canonical word -> phrases that mean it in an FAQ
+    faq_synonym_false_friends: list[str]  # phrases in which such a word means something else
 
 
 def _words(value: Any) -> list[str]:
@@ -66,4 +69,6 @@ def lexicon() -> Lexicon:
         small_talk=frozenset(_words(raw.get("small_talk", []))),
         code_followers=frozenset(_words(raw.get("code_followers", []))),
         product_word_stop=frozenset(_words(raw.get("product_word_stop", []))),
+        faq_synonyms={str(k): _words(v) for k, v in (raw.get("faq_synonyms") or {}).items()},
+        faq_synonym_false_friends=_words(raw.get("faq_synonym_false_friends", [])),
     )
