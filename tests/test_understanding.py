@@ -7,6 +7,7 @@ asserts they do not overlap), in the ways shoppers write: terse, typos, no æø�
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ from shopdesk.agent.understanding import (
     wants_gdpr,
 )
 from shopdesk.agent.understanding.catalogue import CatalogueError
-from shopdesk.agent.understanding.folding import skeleton
+from shopdesk.agent.understanding.folding import alternation, skeleton, spelling_pattern
+from shopdesk.agent.understanding.lexicon import lexicon
 from shopdesk.store.models import KnownDefect, Product, Variant
 
 DEMO_STORE = (
@@ -1204,3 +1206,21 @@ def test_a_short_product_name_is_found_as_written_but_not_inside_other_words() -
     extractor = EntityExtractor(_kids_products())
     assert [m.product_id for m in extractor.extract("hvornår kommer huen igen").products] == ["k4"]
     assert "k3" not in [m.product_id for m in extractor.extract("hvad er jakken lavet af").products]
+
+
+def _plain_alternation(phrases: list[str]) -> str:
+    """The phrases one after the other, longest first: what ``alternation`` must match like."""
+    ordered = sorted(set(phrases), key=len, reverse=True)
+    return r"(?<![\wæøåÆØÅ])(?:" + "|".join(spelling_pattern(p) for p in ordered) + r")(?![\wæøåÆØÅ])"
+
+
+@pytest.mark.parametrize("name", ["colours", "defect_words", "business_words", "frustration_words", "towns"])
+def test_a_lexicon_list_as_a_trie_matches_what_the_phrases_one_by_one_match(name: str) -> None:
+    words = list(getattr(lexicon(), name))
+    fast = re.compile(alternation(words), re.IGNORECASE)
+    plain = re.compile(_plain_alternation(words), re.IGNORECASE)
+    texts = [*words, *(f"it is {w.upper()}, really" for w in words), *(f"{w}s {w}-{w}" for w in words),
+             *(w.replace("æ", "ae").replace("ø", "oe").replace("å", "aa") for w in words),
+             "the zip on my jacket is broken and the seam is torn", "jeg vil gerne have en grå trøje"]
+    for text in texts:
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], text

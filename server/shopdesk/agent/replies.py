@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import ChainableUndefined, Environment, FileSystemLoader
+from jinja2 import ChainableUndefined, Environment, FileSystemLoader, Template
 
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
@@ -52,6 +52,7 @@ class Replies:
         self.currency = currency
         self.this_year = this_year
         self._envs: dict[str, Environment] = {}
+        self._templates: dict[tuple[str, str], Template] = {}  # read once: no cache look-up per reply
         self.phrases: dict[str, dict[str, str]] = yaml.safe_load(
             (self.dir / "phrases.yaml").read_text(encoding="utf-8"))
 
@@ -69,8 +70,15 @@ class Replies:
             self._envs[lang] = env
         return env
 
+    def _template(self, lang: str, name: str) -> Template:
+        key = (lang, name)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = self._env(lang).get_template(f"{name}.j2")
+        return template
+
     def render(self, lang: str, name: str, **data: Any) -> str:
-        text = _tidy(self._env(lang).get_template(f"{name}.j2").render(**data))
+        text = _tidy(self._template(lang, name).render(**data))
         if not text:
             raise ValueError(f"reply template {lang}/{name}.j2 rendered nothing")
         return text

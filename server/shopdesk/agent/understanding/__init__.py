@@ -94,9 +94,9 @@ class Understander:
             locales,
             default_locale,
         )
-        understander.understand(
-            "hej"
-        )  # loads the sentiment word lists now, not on the first shopper
+        understander.understand("hej")  # reads the lexicons now, not on the first shopper's turn
+        for lang in {*locales, default_locale}:
+            negativity("", lang)  # each language's sentiment word list (some 0.2 s to compile)
         return understander
 
     def language(self, text: str) -> str:

@@ -333,8 +333,8 @@ class EntityExtractor:
     @staticmethod
     def _codes(text: str, spans: Spans) -> list[str]:
         codes: list[str] = []
-        shouting = sum(map(str.isupper, text)) > 0.6 * max(sum(map(str.isalpha, text)), 1)
         cue = _CODE_CUE.search(text)
+        shouting = cue is not None and sum(map(str.isupper, text)) > 0.6 * max(sum(map(str.isalpha, text)), 1)
         for m in _CODE_TOKEN.finditer(text):
             token = m.group("code")
             bare = token.replace("-", "")
@@ -342,6 +342,10 @@ class EntityExtractor:
             has_letter, has_digit = not bare.isdigit(), not bare.isalpha()
             if has_digit and has_letter:
                 ok = len(bare) >= 4 and not _NOT_A_CODE.fullmatch(token)
+            elif cue is None:
+                # Letters or digits alone make a code only where a code is spoken of (every
+                # word right before a code, below, is also a cue): most messages end here.
+                continue
             elif has_letter:  # letters only: "koden SOMMERSALG", not shouting, not "GLS"
                 named = bool(_CODE_RIGHT_BEFORE.search(text[max(0, m.start() - 25) : m.start()]))
                 ok = (

@@ -54,26 +54,48 @@ def words(text: str) -> list[str]:
 _SPELLINGS = {"æ": "(?:æ|ae|a|e)", "ø": "(?:ø|oe|o)", "å": "(?:å|aa|a)"}
 
 
+def _units(phrase: str) -> list[str]:
+    """A lexicon phrase as regex pieces, one per character: æøå however typed, spaces any gap."""
+    units = []
+    for char in phrase.lower():
+        if char in _SPELLINGS:
+            units.append(_SPELLINGS[char])
+        elif char == " ":
+            units.append(r"[\s-]*")
+        else:
+            units.append(re.escape(char))
+    return units
+
+
 def spelling_pattern(phrase: str) -> str:
     """A regex matching a lexicon phrase however æøå were typed; spaces match any gap.
 
     "fodlængde" -> "fodl(?:æ|ae|a|e)ngde"; use with re.IGNORECASE on the original text,
     so match positions are positions in what the shopper wrote.
     """
-    parts = []
-    for char in phrase.lower():
-        if char in _SPELLINGS:
-            parts.append(_SPELLINGS[char])
-        elif char == " ":
-            parts.append(r"[\s-]*")
-        else:
-            parts.append(re.escape(char))
-    return "".join(parts)
+    return "".join(_units(phrase))
 
 
 def alternation(phrases: list[str]) -> str:
-    """One regex group for several lexicon phrases, longest first, whole words only."""
-    ordered = sorted(set(phrases), key=len, reverse=True)
-    return (
-        r"(?<![\wæøåÆØÅ])(?:" + "|".join(spelling_pattern(p) for p in ordered) + r")(?![\wæøåÆØÅ])"
-    )
+    """One regex group for several lexicon phrases, longest first, whole words only.
+
+    Written as a trie ("dam(?:aged?|age)|..." rather than "damaged|damage|..."): the same
+    matches, but the regex engine tries each distinct first letter once at a position
+    instead of every phrase of a list of hundreds, which made these lists a tenth of the
+    time it takes to read a message.
+    """
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for phrase in sorted(set(phrases), key=len, reverse=True):
+        node = root
+        for unit in _units(phrase):
+            node = node.setdefault(unit, {})
+        node.setdefault("", {})  # a phrase ends here
+
+    def branch(node: dict) -> str:  # type: ignore[type-arg]
+        alternatives = [unit + branch(child) for unit, child in node.items() if unit]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return f"(?:{body})?" if "" in node else body  # greedy: the longer phrase first
+
+    return r"(?<![\wæøåÆØÅ])(?:" + branch(root) + r")(?![\wæøåÆØÅ])"

@@ -141,6 +141,10 @@ _USUAL = [
         re.IGNORECASE,
     ),
 ]
+# Both patterns of "normally/plejer ..." need the word itself: looked for once, the rest of
+# their work is skipped for the messages without one (most).
+_USUAL_CUED = 2
+_USUAL_CUE_WORD = re.compile(_USUAL_CUE, re.IGNORECASE)
 _WORD_TO_SIZE = {
     "small": "S",
     "medium": "M",
@@ -263,8 +267,11 @@ def known_size_pattern(sizes: set[str] | frozenset[str]) -> re.Pattern[str] | No
 
 
 def _sizes(
-    text: str, spans: Spans, known: re.Pattern[str] | None = None, known_sizes: frozenset[str] = frozenset()
+    text: str, spans: Spans, known: re.Pattern[str] | None = None, known_sizes: frozenset[str] = frozenset(),
+    digits: bool = True,
 ) -> tuple[list[str], str | None]:
+    """Sizes in the order written, and the one the shopper says they usually wear.
+    ``digits=False`` (the text has none) skips the patterns of numeric sizes."""
     found: list[tuple[int, str]] = []
 
     def add(start: int, end: int, size: str) -> None:
@@ -272,7 +279,8 @@ def _sizes(
             found.append((start, size))
 
     usual: str | None = None
-    for pattern in _USUAL:
+    cued = _USUAL_CUE_WORD.search(text) is not None
+    for pattern in _USUAL if cued else _USUAL[_USUAL_CUED:]:
         m = pattern.search(text)
         if m and spans.free(m.start("size"), m.end("size")):
             raw = m.group("size")
@@ -281,7 +289,7 @@ def _sizes(
             usual = _size(raw)
             add(m.start("size"), m.end("size"), usual)
             break
-    if known is not None:
+    if known is not None and digits:
         for m in known.finditer(text):
             size = m.group("size")
             distinct = not size.isdigit()  # "30-33", "EU 28": nothing else is written so
@@ -290,18 +298,18 @@ def _sizes(
                 and not _NOT_A_SIZE_AFTER.match(text[m.end() :])
             ):
                 add(m.start(), m.end(), size)
-    for m in _WAIST_LENGTH.finditer(text):
+    for m in _WAIST_LENGTH.finditer(text) if digits else ():
         add(m.start(), m.end(), f"{m.group('w')}/{m.group('l')}")
-    for m in _WAIST_SLASH.finditer(text):
+    for m in _WAIST_SLASH.finditer(text) if digits else ():
         add(m.start(), m.end(), f"{m.group('w')}/{m.group('l')}")
-    for m in _WAIST_ONLY.finditer(text):
+    for m in _WAIST_ONLY.finditer(text) if digits else ():
         add(m.start(), m.end(), m.group("w"))
     for m in _LABELLED_SIZE.finditer(text):
         add(m.start("size"), m.end("size"), _size(m.group("size")))
     for pattern in (_LETTER_SIZE, _LOWER_SIZE, _WORD_SIZE, _WORD_SIZE_LAST):
         for m in pattern.finditer(text):
             add(m.start("size"), m.end("size"), _size(m.group("size")))
-    for m in _BARE_SIZE.finditer(text):
+    for m in _BARE_SIZE.finditer(text) if digits else ():
         value = _number(m.group("size"))
         if (
             24 <= value <= 48
@@ -322,6 +330,7 @@ def extract_sizes_and_measurements(
     """Measurements first (so "1,72 m" is not size M), then sizes, claiming what they read.
 
     ``known`` (from ``known_size_pattern``) and ``known_sizes`` are the store's own sizes."""
-    measurements = _measurements(text, spans)
-    sizes, usual = _sizes(text, spans, known, known_sizes)
+    digits = any(c.isdigit() for c in text)  # every measurement and numeric size has one
+    measurements = _measurements(text, spans) if digits else {}
+    sizes, usual = _sizes(text, spans, known, known_sizes, digits)
     return SizesAndMeasurements(sizes=sizes, usual_size=usual, measurements=measurements)

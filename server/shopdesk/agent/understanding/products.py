@@ -276,10 +276,13 @@ class ProductIndex:
         words += [w for w in _digraph_words(text) if w not in words]
         # "regn jakke" should find "Regnjakke": adjacent words are tried joined as well.
         words += [a + b for a, b in pairwise(words) if len(a) >= 3 and len(b) >= 3]
+        hits = [hit for hit in map(self._word_hits, words) if len(hit[0]) or hit[2]]
+        short = [self._short[word] for word in words if word in self._short]
+        if not hits and not short:
+            return []  # no word of the message is in a title: most messages
         quality = np.zeros(len(self._vocabulary))
         tail_hit = np.zeros(len(self._vocabulary), dtype=bool)
-        for word in words:
-            columns, values, tails = self._word_hits(word)
+        for columns, values, tails in hits:
             if len(columns):
                 quality[columns] = np.maximum(quality[columns], values)
             if tails:
@@ -287,9 +290,8 @@ class ProductIndex:
         # Only the columns the message touched count: a few, whatever the catalogue's size.
         touched = np.flatnonzero(quality)
         coverage = self._weights[:, touched] @ quality[touched]
-        for word in words:
-            if word in self._short:
-                tail_hit[self._short[word]] = True
+        for columns in short:
+            tail_hit[columns] = True
         sure = np.flatnonzero((self._unique & (quality >= 0.92)) | tail_hit)
         unique_hit = (self._weights[:, sure] > 0).any(axis=1)
         found: dict[str, ProductMatch] = {}

@@ -84,8 +84,9 @@ def _shouting(text: str) -> bool:
 def negativity(text: str, lang: str) -> Negativity:
     score = sentiment(text, lang)
     cues = [kind for kind, pattern in _CUE_PATTERNS.items() if pattern.search(text)]
-    threats = {m.group().lower() for m in _CUE_PATTERNS["threat"].finditer(text)}
-    if threats == {"trustpilot"} and score > 0:
+    if "threat" in cues and score > 0 and {
+        m.group().lower() for m in _CUE_PATTERNS["threat"].finditer(text)
+    } == {"trustpilot"}:
         cues.remove("threat")  # "5 stars on Trustpilot from me!" is praise, not a threat
     score -= 5.0 * len(cues)
     marks = len(_EXCLAMATIONS.findall(text))
@@ -205,6 +206,17 @@ _GDPR = [
 _BUSINESS = re.compile(alternation(_LEXICON.business_words), re.IGNORECASE)
 
 
+
+
+def _any_of(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
+    """One pattern that matches where any of ``patterns`` does (all IGNORECASE): one pass
+    over the text instead of one per pattern."""
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+
+
+_ANY_GDPR = _any_of(_GDPR)  # (the person patterns are faster apart: each skips ahead on its own)
+
+
 def asks_for_human(text: str) -> bool:
     """The shopper asks for a person ("can I talk to a human", "kan jeg tale med en medarbejder")."""
     return any(p.search(text) for p in _HUMAN)
@@ -212,7 +224,7 @@ def asks_for_human(text: str) -> bool:
 
 def wants_gdpr(text: str) -> bool:
     """A request to see, export or delete personal data."""
-    return any(p.search(text) for p in _GDPR)
+    return _ANY_GDPR.search(text) is not None
 
 
 def is_business_inquiry(text: str) -> bool:
