@@ -13,9 +13,13 @@ from starlette.websockets import WebSocketDisconnect
 from .conftest import ScriptedAgent, hello, receive_until
 
 
-@pytest.fixture
-def agent():
-    return ScriptedAgent()
+@pytest.fixture(params=[False, True], ids=["turns-on-a-task", "turns-on-the-socket"])
+def agent(request):
+    """Every case both ways: an agent that waits on the network gets its turns on a task of
+    their own; one that answers at once (the offline agent) on the socket's task."""
+    agent = ScriptedAgent()
+    agent.answers_at_once = request.param
+    return agent
 
 
 @pytest.fixture

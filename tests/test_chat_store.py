@@ -105,3 +105,21 @@ async def test_the_agent_sees_the_history_before_the_message_it_answers(db_path)
     finally:
         await service.aclose()
         await engine.dispose()
+
+
+async def test_a_shopper_message_is_committed_before_the_loop_runs_anything_else(store, db_path) -> None:
+    """Its ack waits on it, so it does not queue behind other work on the loop; other
+    writes still wait for the loop's next turn and commit together."""
+    loop = asyncio.get_running_loop()
+    seen: list[list[tuple]] = []
+    message = add(store, "c1", "m1", "hej")  # its first step is queued first
+    loop.call_soon(lambda: seen.append(rows(db_path)))  # other work, queued after it
+    await message
+    assert seen == [[("m1", "hej")]]
+
+    other = store.writer.run(lambda db: db.execute("UPDATE conversation SET locale = 'da' WHERE id = 'c1'"))
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT locale FROM conversation WHERE id = 'c1'").fetchone() == (None,)
+    await other
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT locale FROM conversation WHERE id = 'c1'").fetchone() == ("da",)

@@ -64,3 +64,60 @@ async def test_nothing_is_written_to_a_closing_transport_and_the_rest_passes_thr
     await turn()
     assert wire.writes == []
     assert corked.get_extra_info("peername") == "info:peername"
+
+
+async def test_a_flush_sends_at_once_ahead_of_what_the_loop_has_queued() -> None:
+    """The first piece of a reply does not wait behind other chats' queued turns."""
+    wire = Recorder()
+    loop = asyncio.get_running_loop()
+    corked = CorkedTransport(wire, loop)  # type: ignore[arg-type]
+    corked.write(b"start")
+    corked.write(b"delta")
+    on_wire_when_others_ran: list[int] = []
+    loop.call_soon(lambda: on_wire_when_others_ran.append(len(wire.writes)))  # another chat's turn
+    corked.flush()
+    assert wire.writes == [b"startdelta"]
+    await turn()
+    assert on_wire_when_others_ran == [1]
+    assert wire.writes == [b"startdelta"]  # the flush scheduled by the first write found nothing left
+
+
+async def test_the_app_finds_the_flush_in_the_scope_of_a_real_connection() -> None:
+    import uvicorn
+    import websockets
+    from shopdesk.cli import UVICORN_OPTIONS
+    from shopdesk.corking import FLUSH_EXTENSION
+
+    from .conftest import free_port
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "first"})
+        scope["extensions"][FLUSH_EXTENSION]()  # leaves now
+        written = "on the wire before the next write" if not _pending(send) else "still corked"
+        await send({"type": "websocket.send", "text": written})
+        await send({"type": "websocket.close", "code": 1000})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        async with websockets.connect(f"ws://127.0.0.1:{port}/") as ws:
+            assert [await ws.recv(), await ws.recv()] == ["first", "on the wire before the next write"]
+    finally:
+        server.should_exit = True
+        await serving
+
+
+def _pending(send) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the connection's corked transport still holds written bytes."""
+    protocol = send.__self__
+    return bool(protocol.transport._chunks)

@@ -43,6 +43,7 @@ async def respond(self, turn):
         yield event
 
 agent.OfflineAgent.respond = respond
+agent.OfflineAgent.answers_at_once = property(lambda self: False)  # its turns wait, as on a network
 '''
 
 

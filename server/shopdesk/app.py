@@ -139,10 +139,11 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         Route("/integrations/zendesk/webhook",
               ZendeskWebhook(settings.zendesk_webhook_secret, conversations).handle,
               methods=["POST"]),
-        Mount("/admin", routes=admin_routes(services, pages)),
+        # the operators' signed-in session is for /admin only: chat frames skip its wrapper
+        Mount("/admin", routes=admin_routes(services, pages), middleware=[session_middleware(settings)]),
         Mount("/static", StaticFiles(directory=settings.static_dir), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[session_middleware(settings)])
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services
     app.state.outbox = outbox
     app.state.ready = False

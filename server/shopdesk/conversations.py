@@ -229,6 +229,12 @@ class ConversationService:
         await self._persist_turn(session, message, turn, final, cpu_ms)
         yield final
 
+    @property
+    def answers_at_once(self) -> bool:
+        """The agent's turn is a few milliseconds of this process's CPU, never a wait on
+        the network (the offline agent): the socket's own task may run it."""
+        return bool(getattr(self.agent, "answers_at_once", False))
+
     def _failure_text(self, locale: str | None) -> str:
         text = getattr(self.agent, "failure_text", None)
         if callable(text):

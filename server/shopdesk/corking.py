@@ -59,9 +59,21 @@ class CorkedTransport:
         return getattr(self._transport, name)
 
 
+FLUSH_EXTENSION = "shopdesk.flush"
+
+
 class CorkedWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websockets-sansio protocol, writing through a CorkedTransport."""
+    """uvicorn's websockets-sansio protocol, writing through a CorkedTransport.
+
+    The app finds the transport's ``flush`` in the scope's extensions (``FLUSH_EXTENSION``):
+    what must not wait for the loop's next turn (the first piece of a reply, while other
+    chats' turns are queued before it) it sends at once.
+    """
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         corked = CorkedTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
         super().connection_made(corked)  # type: ignore[arg-type]
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        self.scope["extensions"][FLUSH_EXTENSION] = self.transport.flush  # type: ignore[index]

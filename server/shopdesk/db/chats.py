@@ -359,14 +359,22 @@ class SqliteWriter:
         self._rounds = 0
         self._checkpointing = False
 
-    def run(self, job: Job) -> asyncio.Future[Any]:
+    def run(self, job: Job, *, now: bool = False) -> asyncio.Future[Any]:
+        """Queue a write; the future is done once it is committed.
+
+        ``now``: someone waits on this write (a shopper, for the ack of their message),
+        so it and what is queued with it commit right away instead of at the loop's next
+        turn, behind whatever else is queued there.
+        """
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # another loop (a test's): nothing of the old one waits
             self._loop, self._pending, self._scheduled, self._held = loop, [], False, False
             self._checkpointing = False
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((job, future))
-        if not self._scheduled and not self._held:
+        if now and not self._held:
+            self._flush()
+        elif not self._scheduled and not self._held:
             self._scheduled = True
             loop.call_soon(self._flush)
         return future
@@ -537,7 +545,7 @@ class SqliteChatStore(ChatStore):
                            " VALUES (?, ?, ?, 0, ?)", (conversation_id, new_id, text, at))
             return NewShopperMessage(new_id, text, answered, False)
 
-        return await self.writer.run(job)  # type: ignore[no-any-return]
+        return await self.writer.run(job, now=True)  # type: ignore[no-any-return]
 
     async def add_turn(self, rows: TurnRows) -> int:
         sql = self._sql

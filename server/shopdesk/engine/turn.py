@@ -57,6 +57,9 @@ class Turn:
 
 
 class Agent(Protocol):
+    """What answers a turn. An agent whose turn never waits on the network may also say
+    ``answers_at_once = True``: the chat socket's own task then runs its turns."""
+
     name: str
 
     def respond(self, turn: Turn) -> AsyncIterator[ReplyEvent]:

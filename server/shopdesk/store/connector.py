@@ -33,6 +33,10 @@ class StoreError(Exception):
 
 
 class StoreConnector(Protocol):
+    """Live look-ups and actions in a shop system. A connector whose data is in this
+    process (nothing it does waits on I/O) may say ``in_process = True``: the offline
+    agent then answers on the chat socket's own task, without a task switch."""
+
     async def now(self) -> datetime: ...
     async def store_info(self) -> StoreInfo: ...
 

@@ -83,6 +83,8 @@ def _norm(s: str) -> str:
 class FixtureConnector:
     """Serves a :class:`StoreFixture` as a live shop system."""
 
+    in_process = True  # a look-up is a dictionary read: it never waits
+
     def __init__(self, fixture: StoreFixture) -> None:
         self._fx = copy.deepcopy(fixture)
         self._orders = {o.number: o for o in self._fx.orders}

@@ -111,6 +111,12 @@ class OfflineAgent:
         return cls(connector, store, understander, replies,
                    escalation.Thresholds(settings.confidence_threshold))
 
+    @property
+    def answers_at_once(self) -> bool:
+        """A turn is some CPU time here and no wait on the network, when the store's data
+        is in this process too (the built-in connector; a shop system's API is not)."""
+        return bool(getattr(self.connector, "in_process", False))
+
     def failure_text(self, locale: str | None) -> str:
         return self.replies.phrase(locale or self.store.default_locale, "agent_failed")
 
