@@ -199,9 +199,11 @@ CASES = [
          wordy=False),
     Case("product_info", "da", ["hvad er skagen sweateren lavet af?"], ["Materiale:", "merinould", "899 kr"],
          wordy=False),
+    # (the demo store's FAQ lists its shipping methods itself: its words, not the generic list too)
     Case("shipping_info", "en", ["how much is shipping and how long does it take?"],
-         ["GLS", "39 DKK", "PostNord", "499 DKK", "1-3"]),
-    Case("shipping_info", "da", ["hvad koster fragt?"], ["GLS PakkeShop", "39 kr.", "499 kr."]),
+         ["GLS", "39 kr", "PostNord", "499 kr", "1–3 working days"], absent=["We ship with:"]),
+    Case("shipping_info", "da", ["hvad koster fragt?"], ["GLS PakkeShop", "39 kr.", "499 kr."],
+         absent=["Vi sender med:"]),
     Case("payment_methods", "en", ["which payment methods do you take? paypal?"],
          ["PayPal", "MobilePay", "Klarna"]),
     Case("payment_methods", "da", ["hvilke betalingsmetoder tager i?"], ["MobilePay", "Dankort", "Klarna"]),

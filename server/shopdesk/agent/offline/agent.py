@@ -13,11 +13,12 @@ from ...tools import ToolContext
 from .. import escalation
 from ..replies import Replies
 from ..understanding import Entities, Understander
-from ..understanding.entities import loose_codes
+from ..understanding.entities import loose_codes, reports_fault
 from ..understanding.language import detect_language
 from ..understanding.requests import Clause, clauses, may_hold_two
 from . import orders, shop
 from .faq import FaqIndex
+from .shipping import OwnShippingTexts
 from .state import DialogueState
 from .turn import Outcome, TurnContext
 
@@ -98,6 +99,7 @@ class OfflineAgent:
         self.understander = understander
         self.replies = replies
         self.faq = FaqIndex(store.faq)
+        self.shipping = OwnShippingTexts(store, self.faq)
         self.thresholds = thresholds
 
     @classmethod
@@ -211,12 +213,13 @@ class OfflineAgent:
         if reason:
             return Outcome("handoff", handoff=reason), st.scenario or u.scenario
         scenario = self._scenario(t)
-        if scenario is not None and not st.scenario:
-            e = u.entities
-            if _only_entities(t) and not (e.order_numbers and e.emails):
-                scenario = None  # an email alone is no request to unsubscribe it
+        if not st.scenario:
+            if scenario is not None and _only_entities(t) and not _gives_order_details(t):
+                scenario = None  # a code alone is no request yet
             elif _is_vague(t.text) and scenario not in ("greeting", "human_request"):
-                scenario = None  # "can you help me?": ask what with, once
+                # "can you help me?", "I ordered something for my daughter": ask what with,
+                # once; an FAQ entry that shares a word with it would answer another question.
+                return self._clarify_or_handoff(t), None
         if scenario is not None and not st.awaiting and (other := self._other_request(t, scenario)):
             return await self._two_requests(t, scenario, *other)
         return await self._answer(t, scenario)
@@ -249,12 +252,19 @@ class OfflineAgent:
             faq = self.faq.best(t.text, minimum=FAQ_SAME_QUESTION)
             if faq is not None:
                 return await shop.store_facts(t, "store_info", faq[0]), "store_info"
+        if scenario == "store_info" and _asks_about_warranty(t):
+            # the store's FAQ entry on its warranty, else how a fault is reported here
+            outcome = await shop.store_facts(t, "store_info", self.faq.best_about(t.text, "warranty"))
+            outcome.data["topic"] = "warranty"
+            return outcome, "store_info"
         if scenario in FACT_SCENARIOS:
             faq = self.faq.best(t.text, minimum=0.2) if scenario == "store_info" else None
             if scenario == "store_info" and faq is None and u.entities.products:
                 # no FAQ entry is about it, but a product is: "can the snowsuit go in the dryer?"
                 return await shop.product_info(t), "product_info"
             outcome = await shop.store_facts(t, scenario, faq[0] if faq else None)
+            if scenario == "shipping_info":  # the store's own words, or the generic list
+                outcome.data |= self.shipping.for_question(t.text, t.lang)
             if scenario == "return_policy" and st.items:  # "can I return this one?"
                 outcome.data["p"] = (await t.tool("product_info", product=st.items[-1])).data
             return outcome, scenario
@@ -304,6 +314,10 @@ class OfflineAgent:
             st.first_text = clause.text  # what the pending request is about
             second.preceding.append(first)
             return second, other
+        if first.awaiting is not None:
+            # The question is the first request's: what it is about is what its clause named.
+            _focus(st, own.entities, u.entities, same_product)
+            st.first_text = mine.text
         if first.awaiting is not None or clause.start < mine.start:
             first.preceding.append(second)  # answers in the order asked, a question last
         else:
@@ -342,6 +356,10 @@ class OfflineAgent:
             p = self.understander.classifier.predict(text[: clause.end] if clause.refers_back
                                                      else clause.text)
             other = p.scenario
+            if scenario == "product_defect" and other != scenario and reports_fault(clause.text):
+                # "Where is order 1003? ... Also my sweater is pilling": the message is a
+                # fault report for the words of this clause, however its few words read
+                other = scenario
             if _KIND.get(other, other) == kind:
                 mine = mine or clause
             elif (found is None and p.confidence >= self.thresholds.switch_confidence
@@ -373,13 +391,24 @@ class OfflineAgent:
                 return pending
             if u.scenario in ("greeting", "other") or _answers(t, st.awaiting):
                 return pending
-            return u.scenario
+            return "store_info" if _asks_about_warranty(t) else u.scenario
         follow = FOLLOW_UP_SLOTS.get(st.last_scenario or "")
         if follow and _answers(t, follow) and (
                 u.scenario == st.last_scenario or u.confidence < th.switch_confidence
                 or not set(follow) & USES.get(u.scenario, set())):
             _resume_focus(st)
             return st.last_scenario  # "and what about CODE2?" after a code was checked
+        if u.entities.warranty and (u.scenario in _WARRANTY_READINGS or u.confidence < th.confidence):
+            # "is there a warranty on your jackets?" reports no fault: the store's words on
+            # it; "my sweater pills, is that covered by the warranty?" is a fault report
+            if _asks_about_warranty(t):
+                return "store_info"
+            if u.entities.defect_words or u.entities.known_defects:
+                return "product_defect"
+        if _gives_order_details(t):
+            # "1003, anna@example.dk" with nothing asked (or after "what can I help with?"):
+            # where that order is, looked up as any order is, is the likely request.
+            return "order_status"
         if st.awaiting == ["clarify"] and st.first_text:
             combined = self.understander.understand(f"{st.first_text} {t.text}")
             if combined.confidence > u.confidence:
@@ -472,9 +501,24 @@ VAGUE_WORDS = frozenset(
     ["can", "could", "you", "help", "me", "please", "i", "have", "a", "question", "som", "an", "about", "something", "issue", "problem", "need", "kan", "du", "hjaelpe", "hjælpe", "mig", "jeg", "har", "et", "spoergsmaal", "spørgsmål", "sporgsmal", "om", "noget", "hjaelp", "hjælp", "brug", "for", "med", "problem", "vil", "gerne", "spoerge", "spørge", "sporge", "lige", "bare", "want", "would", "like", "ask", "to", "the", "with", "is", "there", "someone", "anyone", "der", "nogen", "en"])
 
 
+# Words that tell that the shopper bought something, and for whom, but not what they want
+# ("I ordered something for my daughter", "jeg har købt noget til min kæreste"): a story
+# begun, not yet a request.
+STORY_WORDS = frozenset(
+    ["ordered", "bought", "purchased", "got", "placed", "bestilt", "bestilte", "købt", "koebt", "kobt",
+     "købte", "koebte", "kobte", "fik", "fået", "faaet", "faet", "some", "things", "stuff", "nogle",
+     "ting", "for", "til", "my", "min", "mit", "mine", "from", "hos", "jer", "your", "yours", "online",
+     "daughter", "son", "wife", "husband", "mother", "mom", "mum", "father", "dad", "friend", "girlfriend",
+     "boyfriend", "partner", "kid", "kids", "child", "children", "sister", "brother", "grandchild",
+     "granddaughter", "grandson", "gift", "present", "datter", "søn", "soen", "kone", "mand", "mor",
+     "far", "veninde", "ven", "kæreste", "kaereste", "barn", "børn", "boern", "børnene", "barnebarn",
+     "søster", "soester", "bror", "gave", "julegave", "fødselsdagsgave", "last", "week", "yesterday",
+     "recently", "sidste", "uge", "går", "gaar", "nylig", "forleden"])
+
+
 def _is_vague(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", text.lower())
-    return bool(words) and all(w in VAGUE_WORDS or w in GREETING_WORDS for w in words)
+    return bool(words) and all(w in VAGUE_WORDS or w in GREETING_WORDS or w in STORY_WORDS for w in words)
 
 
 def _only_entities(t: TurnContext) -> bool:
@@ -482,6 +526,47 @@ def _only_entities(t: TurnContext) -> bool:
     e = t.understanding.entities
     rest = re.sub(r"\S+@\S+|[A-Z0-9][A-Z0-9-]{3,}|\d[\d\s./-]*", " ", t.text)
     return bool(e.emails or e.codes) and not re.findall(r"[^\W\d_]{2,}", rest)
+
+
+# Words that label an order number or an email as it is given ("order no. 1003, my email
+# is ...", "ordrenummer er 1003 og mailen ...").
+DETAIL_WORDS = frozenset(
+    ["order", "ordre", "ordren", "ordrenummer", "ordrenummeret", "ordrenr", "bestilling",
+     "bestillingsnummer", "nr", "no", "number", "nummer", "nummeret", "email", "mail", "mailen",
+     "mailadresse", "adresse", "address", "e", "is", "er", "it's", "its", "and", "og", "my", "min",
+     "mit", "the", "here", "her", "this", "den", "det", "used", "brugte", "på", "paa", "med", "with"])
+
+
+def _gives_order_details(t: TurnContext) -> bool:
+    """An order number, an email or both, and nothing asked: no question, no request word,
+    nothing else named, and either only the words that label them or a message that reads
+    most like a status question."""
+    u = t.understanding
+    e = u.entities
+    if not (e.order_numbers or e.emails) or "?" in t.text:
+        return False
+    if e.codes or e.products or e.defect_words or e.known_defects or e.address is not None:
+        return False
+    words = set(re.findall(r"[^\W\d_]+", re.sub(r"\S+@\S+", " ", t.text.lower())))
+    if words & _ASKING:
+        return False
+    return u.scenario == "order_status" or not words - DETAIL_WORDS - GREETING_WORDS
+
+
+# What the classifier reads a question about the warranty as, when it is one: a fault
+# report (the word is in many of those), a store fact, a product or return question.
+_WARRANTY_READINGS = frozenset({"product_defect", "store_info", "product_info", "return_policy",
+                                "other", "greeting"})
+_CLAIM = re.compile(r"\bclaim|\breklamer", re.IGNORECASE)
+
+
+def _asks_about_warranty(t: TurnContext) -> bool:
+    """A question about the warranty itself ("is there a warranty on your jackets?", "hvor
+    lang garanti er der?"): it names the warranty, and describes no fault and makes no
+    claim. "My zip broke, can I use the warranty?" is a fault report, answered as one."""
+    e = t.understanding.entities
+    return (e.warranty and not (e.defect_words or e.known_defects)
+            and _CLAIM.search(t.text) is None)
 
 
 # Words that ask for something: a message with one of them is a request, not a remark.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -42,12 +43,17 @@ def _synonym_pattern() -> tuple[re.Pattern[str], dict[str, str | None]]:
 _SYNONYMS, _CANONICAL = _synonym_pattern()
 
 
+def _canonical_words(folded: str) -> list[str]:
+    """The canonical words of the synonyms a folded text holds."""
+    return sorted({word for m in _SYNONYMS.finditer(folded)
+                   if (word := _CANONICAL[re.sub(r"\s+", " ", m.group())])})
+
+
 def normalize(text: str) -> str:
     """The folded text with the canonical word of every synonym it holds added: "can I call
     you" and "How can I contact you?" then share "contact", whatever else they say."""
     folded = fold(text)
-    found = sorted({word for m in _SYNONYMS.finditer(folded)
-                    if (word := _CANONICAL[re.sub(r"\s+", " ", m.group())])})
+    found = _canonical_words(folded)
     return f"{folded} {' '.join(found)}" if found else folded
 
 
@@ -69,6 +75,8 @@ class FaqIndex:
         docs: list[str] = []
         self._owner: list[int] = []
         self._words: list[set[str]] = []
+        # The canonical synonym words each entry is about (from its topic and question).
+        self._about: list[set[str]] = []
         for i, entry in enumerate(faq):
             # Synonyms say what an entry is about: its topic and question, or its answer
             # when it has no question. An answer names much in passing ("the shop in
@@ -81,6 +89,8 @@ class FaqIndex:
                 docs.append(t)
                 self._owner.append(i)
             self._words.append(set().union(*(_stems(t) for t in texts)))
+            said = about if entry.question is not None else [*about, *answers]
+            self._about.append({w for t in said for w in _canonical_words(fold(t))})
         vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
         matrix = vectorizer.fit_transform(docs) if docs else None
         # Scored as the classifier scores a message (its n-grams looked up per word): the
@@ -88,24 +98,47 @@ class FaqIndex:
         self._scorer = TfidfScorer(vectorizer, matrix.T.toarray()) if matrix is not None else None
 
     def best(self, text: str, minimum: float = 0.2) -> tuple[FaqEntry, float] | None:
+        return next(self.ranked(text, minimum), None)
+
+    def ranked(self, text: str, minimum: float = 0.2) -> Iterator[tuple[FaqEntry, float]]:
+        """The entries the message may ask about, closest first, each once."""
         if self._scorer is None:
-            return None
+            return
         asked_text = normalize(text)
         scores = self._scorer.scores(asked_text)
         if scores is None:
-            return None
+            return
         asked: set[str] | None = None
+        seen: set[int] = set()
         for doc in scores.argsort()[::-1]:
             score = float(scores[doc])
             if score < minimum:
-                return None
+                return
             owner = self._owner[int(doc)]
-            if score >= SURE:
-                return self.entries[owner], score
-            asked = _stems(asked_text) if asked is None else asked
-            if asked & self._words[owner]:
-                return self.entries[owner], score
-        return None
+            if owner in seen:
+                continue
+            if score < SURE:
+                asked = _stems(asked_text) if asked is None else asked
+                if not asked & self._words[owner]:
+                    continue
+            seen.add(owner)
+            yield self.entries[owner], score
+
+    def best_about(self, text: str, word: str) -> FaqEntry | None:
+        """Of the entries about ``word`` (a canonical synonym of the lexicon, in their topic
+        or question), the one closest to the message; None when no entry is about it. An
+        entry that only mentions it in passing ("... comes with a 2-year warranty on the
+        plating" in an answer about jewellery) is not about it."""
+        owners = [i for i, words in enumerate(self._about) if word in words]
+        if not owners or self._scorer is None:
+            return None
+        if len(owners) == 1:
+            return self.entries[owners[0]]
+        scores = self._scorer.scores(normalize(text))
+        if scores is None:
+            return self.entries[owners[0]]
+        docs = [d for d, owner in enumerate(self._owner) if owner in owners]
+        return self.entries[self._owner[max(docs, key=lambda d: float(scores[d]))]]
 
     def topic(self, name: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.topic == name), None)

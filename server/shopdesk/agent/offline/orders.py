@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ...store.models import Order
-from ...tools.returns import returnable_lines
+from ...store.models import KnownDefect, Order, Product, localized
+from ...tools.returns import matches_keyword, returnable_lines
 from .faq import fold
 from .turn import Outcome, TurnContext
 
@@ -399,23 +399,74 @@ async def payment_problem(t: TurnContext) -> Outcome:
     return Outcome("payment_problem", {"o": result.data})
 
 
+def _known_defect(product: Product, described: str) -> KnownDefect | None:
+    """The product's known defect that the shopper's words describe, if any."""
+    return next((d for d in product.known_defects
+                 if any(matches_keyword(described, k) for k in d.keywords)), None)
+
+
+def _unknown_defect(t: TurnContext, value: float) -> Outcome:
+    """A fault no known defect describes is for a person; a refund or replacement asked
+    for above the limit is that first (the policy's order of reasons)."""
+    if _asks_for_money(t.text) and value > t.tools.limit:
+        return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
+    return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
+
+
+async def _own_order_holding(t: TurnContext, focus: Order) -> Order | None:
+    """Of a logged-in shopper's orders, the one that holds the products named; the order
+    in focus stays in focus when none does. The order number the shopper gave stays
+    theirs: another request of the message may be about it."""
+    st = t.state
+    number, st.order, st.order_number = st.order_number, None, None
+    found = await find_order(t, is_delivered)
+    st.order_number = number
+    if isinstance(found, Order) and await holds(t, found, st.items):
+        return found
+    st.order = focus.number
+    return None
+
+
+async def _defect_elsewhere(t: TurnContext, order: Order) -> Outcome:
+    """A fault in a named product that the order in focus does not hold. A known defect of
+    that product is answered as one: what it is and its remedy, and a question for the
+    order it came in (the remedy needs that order, verified); a fault none of its known
+    defects describes goes to a person."""
+    st = t.state
+    described = " ".join(x for x in (st.first_text, t.text) if x)
+    products = [p for pid in st.items if (p := await t.tools.connector.product(pid)) is not None]
+    for product in products:
+        defect = _known_defect(product, described)
+        if defect is not None:
+            st.order_number = None  # the next order number given is the one to look in
+            # (the remedy is promised only where no person must decide it: within the limit)
+            within = defect.remedy == "repair_kit" or product.price <= t.tools.limit
+            remedy = defect.remedy if within else None
+            return Outcome("product_defect", {"code": "which_order", "number": order.number, "d": {
+                "item": localized(product.title, t.lang), "defect": localized(defect.description, t.lang),
+                "remedy": remedy}}, awaiting=["order"])
+    return _unknown_defect(t, max((p.price for p in products), default=0.0))
+
+
 async def product_defect(t: TurnContext) -> Outcome:
     st = t.state
     # A fault that matches none of the named product's known defects needs a person, and
     # telling that needs no order data, so no verification first.
     if st.items and not st.order and not st.order_number and t.understanding.entities.defect_words:
         product = await t.tools.connector.product(st.items[0])
-        from ...tools.returns import matches_keyword
-        described = st.first_text or t.text
-        if product is not None and not any(
-            matches_keyword(described, k) for d in product.known_defects for k in d.keywords
-        ):
-            if _asks_for_money(t.text) and product.price > t.tools.limit:
-                return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
-            return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
+        if product is not None and _known_defect(product, st.first_text or t.text) is None:
+            return _unknown_defect(t, product.price)
     order = await find_order(t, is_delivered)
     if isinstance(order, Outcome):
         return order
+    if st.items and not await holds(t, order, st.items):
+        # The product named is not in the order in focus ("where is order 1003? also my
+        # sweater is pilling"): a logged-in shopper's own order that holds it, else its
+        # own known defects say whether the fault is known.
+        mine = await _own_order_holding(t, order) if t.logged_in else None
+        if mine is None:
+            return await _defect_elsewhere(t, order)
+        order = mine
     lines, view = await _order_lines(t, order)
     if not lines:
         return t.ask("ask_which_item", ["item"], o=view)

@@ -46,6 +46,7 @@ class Entities:
     defect_words: list[str] = field(default_factory=list)
     # Products named (or on the page) whose known defect the message describes.
     known_defects: list[str] = field(default_factory=list)
+    warranty: bool = False  # the warranty (or guarantee, reklamationsret) is named
 
     @property
     def wanted_sizes(self) -> list[str]:
@@ -208,6 +209,21 @@ _STREET_BEFORE = re.compile(
 _COLOUR = re.compile(alternation(list(_LEXICON.colours)), re.IGNORECASE)
 _COLOUR_FALSE_FRIENDS = re.compile(alternation(_LEXICON.colour_false_friends), re.IGNORECASE)
 _DEFECT = re.compile(alternation(_LEXICON.defect_words), re.IGNORECASE)
+_WARRANTY = re.compile(alternation(_LEXICON.warranty_words), re.IGNORECASE)
+# The first four letters of the warranty words: a message without any of them (nearly all)
+# is not searched for one.
+_WARRANTY_STEMS = tuple(sorted({w.lower()[:4] for w in _LEXICON.warranty_words}))
+
+
+def reports_fault(text: str) -> bool:
+    """The text holds a word that reports a fault ("pilling", "i stykker", "torn")."""
+    return _DEFECT.search(text) is not None
+
+
+def names_warranty(text: str) -> bool:
+    """The message names the warranty ("garantien", "reklamationsret", "a guarantee")."""
+    lowered = text.lower()
+    return any(stem in lowered for stem in _WARRANTY_STEMS) and _WARRANTY.search(text) is not None
 
 
 def _colour_key(word: str) -> str:
@@ -267,6 +283,7 @@ class EntityExtractor:
         found.defect_words = list(dict.fromkeys(m.group().lower() for m in _DEFECT.finditer(text)))
         found.known_defects = self._known_defects(text, [*(m.product_id for m in found.products),
                                                          *([found.page_product] if found.page_product else [])])
+        found.warranty = names_warranty(text)
         return found
 
     def _known_defects(self, text: str, product_ids: list[str]) -> list[str]:

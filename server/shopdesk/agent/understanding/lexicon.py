@@ -1,7 +1,7 @@
 """Word lists of the understanding layer, read once from ``lexicon.yaml`` (shipped data).
 
-Colours, defect words, towns, measurement names, the function words that tell Danish
-from English, the cues of anger, the words of small talk, the words that are no
+Colours, defect words, warranty words, towns, measurement names, the function words that
+tell Danish from English, the cues of anger, the words of small talk, the words that are no
 discount code or product name, and what shoppers call the things an FAQ is about. They
 are data, not code: an operator extends them without touching a regex, and the modules
 that use them stay short.
@@ -25,6 +25,7 @@ class Lexicon:
     colours: dict[str, str]  # a shopper's word -> canonical English colour
     colour_false_friends: list[str]
     defect_words: list[str]
+    warranty_words: list[str]  # the warranty itself, as a policy asked about
     towns: list[str]
     measurement_labels: dict[str, list[str]]
     neutral_words: frozenset[str]
@@ -59,6 +60,7 @@ def lexicon() -> Lexicon:
         colours=colours,
         colour_false_friends=_words(raw["colour_false_friends"]),
         defect_words=_words(raw["defect_words"]),
+        warranty_words=_words(raw.get("warranty_words", [])),
         towns=_words(raw["towns"]),
         measurement_labels={k: _words(v) for k, v in raw["measurement_labels"].items()},
         neutral_words=frozenset(_words(raw["neutral_words"])),

@@ -1,0 +1,120 @@
+"""The shipping answer: the store's own FAQ text where it answers the question, else the
+generic list of methods built from the store's data; never both, which said the same
+prices twice.
+
+An FAQ entry stands in for the generic list only when it names every shipping method
+with its price (and its delivery days, when the shopper asks how long): then it says all
+the list would, in the store's own words. The store's own text on free shipping (an
+entry that states the threshold and says "free") stands in for the generic threshold
+line the same way; it also says which methods are left out.
+
+What each entry says is worked out once per language, not on every shipping question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ...store.models import FaqEntry, ShippingMethod, StoreInfo, localized
+from .faq import FaqIndex
+
+# A number as a text writes a price: "39", "1.299", "3,000", "39,95".
+_NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d{3})+|\d+)(?:[.,](\d{1,2}))?(?!\d)")
+_FREE = re.compile(r"\b(?:free|gratis|fri|omkostningsfri)\b", re.IGNORECASE)
+# The shopper asks how long delivery takes (or how fast it can be).
+_ASKS_TIME = re.compile(
+    r"how\s+long|how\s+fast|how\s+quick|how\s+soon|when\s+(?:will|would|does|do|can)|delivery\s+time"
+    r"|\bdays?\b|tomorrow|express|hvor\s+lang\s+tid|hvor\s+hurtig|leveringstid|\bdage\b|\bdag\b"
+    r"|i\s+morgen|ekspres"
+    r"|hvorn(?:å|aa|a)r\s+(?:kommer|bliver|får|faar|kan|vil|er\s+(?:den|de|pakken|det|varen))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One FAQ answer in one language, and what it says about shipping."""
+
+    entry: FaqEntry
+    text: str
+    prices: bool  # names every method with its price
+    days: bool  # ... and its delivery days
+    free: bool  # states the free-shipping threshold, and that it is free
+
+
+class OwnShippingTexts:
+    """The store's own FAQ texts on shipping, per language."""
+
+    def __init__(self, store: StoreInfo, faq: FaqIndex) -> None:
+        self.store = store
+        self.faq = faq
+        self._texts: dict[str, list[_Text]] = {}
+
+    def for_question(self, question: str, lang: str) -> dict[str, Any]:
+        """What of the store's FAQ the shipping answer shows: ``own_list`` (an entry that
+        lists every method itself), ``own_free`` (its text on free shipping) and
+        ``free_said`` (the threshold is already in ``own_list``); empty when none applies."""
+        texts = self._texts.get(lang)
+        if texts is None:
+            texts = self._texts[lang] = self._read(lang)
+        if not texts:
+            return {}
+        timed = _ASKS_TIME.search(question) is not None
+        listing = next((t for t in texts if t.prices and (t.days or not timed)), None)
+        data: dict[str, Any] = {}
+        if listing is not None:
+            data["own_list"] = listing.text
+            data["free_said"] = listing.free
+        # (an entry that lists the prices beside the generic list, shown because the days
+        # asked for are not in it, would say them twice)
+        free = [t for t in texts if t.free and t is not listing and not t.prices]
+        if len(free) > 1:  # the one the question comes closest to
+            ranked = [e for e, _ in self.faq.ranked(question, minimum=0.0)]
+            free.sort(key=lambda t: ranked.index(t.entry) if t.entry in ranked else len(ranked))
+        if free:
+            data["own_free"] = free[0].text
+        return data
+
+    def _read(self, lang: str) -> list[_Text]:
+        """The entries that say something of shipping: every method's price, or the
+        free-shipping threshold."""
+        methods = self.store.shipping_methods
+        threshold = self.store.free_shipping_threshold
+        texts = []
+        for entry in self.store.faq:
+            text = localized(entry.answer, lang)
+            amounts = _amounts(text)
+            prices = bool(methods) and all(_names_method(text, amounts, m, lang) for m in methods)
+            days = prices and all(_states_days(text, m.delivery_days) for m in methods)
+            free = bool(threshold) and float(threshold or 0) in amounts and _FREE.search(text) is not None
+            if prices or free:
+                texts.append(_Text(entry, text, prices, days, free))
+        return texts
+
+
+def _names_method(text: str, amounts: set[float], method: ShippingMethod, lang: str) -> bool:
+    """The text names the method (its carrier, or the first word of its name) and its price."""
+    words = re.findall(r"[^\W\d_]{3,}", localized(method.name, lang))
+    name = method.carrier or (words[0] if words else "")
+    if not name or name.lower() not in text.lower():
+        return False
+    price = float(method.price)
+    return price in amounts if price else _FREE.search(text) is not None
+
+
+def _amounts(text: str) -> set[float]:
+    """Every number the text writes, as amounts: "1.299 kr." is 1299, "39,95" is 39.95."""
+    found = set()
+    for m in _NUMBER.finditer(text):
+        whole = re.sub(r"[.,]", "", m.group(1))
+        found.add(float(f"{whole}.{m.group(2)}" if m.group(2) else whole))
+    return found
+
+
+def _states_days(text: str, days: tuple[int, int]) -> bool:
+    low, high = days
+    pattern = (rf"(?<!\d){low}(?!\d)" if low == high
+               else rf"(?<!\d){low}\s*(?:-|–|—|to|til)\s*{high}(?!\d)")
+    return re.search(pattern, text) is not None
