@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shopdesk.engine import HandoffEvent, ReplyDelta, ReplyDone, StatusEvent, Turn
+from shopdesk.engine import Customer, HandoffEvent, ReplyDelta, ReplyDone, StatusEvent, Turn
 from shopdesk.settings import DEMO_STORE, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +108,24 @@ def receive_until(ws, *types: str, limit: int = 50) -> list[dict]:
         if frame["type"] in types:
             return frames
     raise AssertionError(f"no {types} in {frames}")
+
+
+def in_store(store: Path, *texts: str, customer: str | None = None, page: str | None = None) -> list[Any]:
+    """The offline agent's last event for each message of one in-process conversation
+    with the store of fixture file ``store`` (a fresh copy of its data)."""
+    from shopdesk.agent.offline.agent import OfflineAgent
+    from shopdesk.store.fixture import FixtureConnector
+
+    async def run() -> list[Any]:
+        connector = FixtureConnector.from_file(store)
+        agent = await OfflineAgent.build(connector, Settings(store=store))
+        state: dict[str, Any] = {}
+        who = Customer(email=customer) if customer else None
+        last: list[Any] = []
+        for text in texts:
+            turn = Turn(text=text, locale=None, customer=who, page_product=page, history=[], state=state)
+            last.append([event async for event in agent.respond(turn)][-1])
+            state = turn.state
+        return last
+
+    return asyncio.run(run())

@@ -37,6 +37,7 @@ from shopdesk.settings import DEMO_STORE
 from shopdesk.store.fixture import load_fixture
 from shopdesk.store.models import Text, localized
 
+from .conftest import in_store
 from .test_agent_conversations import (
     Shop,
     assert_danish,
@@ -45,7 +46,6 @@ from .test_agent_conversations import (
     reply_text,
     serve_shop,
 )
-from .test_agent_gaps import in_store
 
 DATA = Path(__file__).parent / "data"
 RASK = DATA / "rask" / "store.json"

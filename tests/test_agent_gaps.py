@@ -19,7 +19,6 @@ test_second_store_shoppers).
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import re
@@ -28,15 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shopdesk.agent.offline.agent import OfflineAgent
 from shopdesk.agent.offline.faq import FaqIndex, fold, normalize
 from shopdesk.agent.understanding import EntityExtractor
 from shopdesk.engine.events import HandoffEvent
-from shopdesk.engine.turn import Customer, Turn
-from shopdesk.settings import DEMO_STORE, Settings
-from shopdesk.store.fixture import FixtureConnector
+from shopdesk.settings import DEMO_STORE
 from shopdesk.store.models import FaqEntry, OrderNumberFormat, StoreFixture
 
+from .conftest import in_store
 from .test_agent_conversations import (
     Chat,
     Shop,
@@ -94,24 +91,6 @@ def say(shop: Shop, *texts: str, lang: str = "en", customer: str | None = None) 
             if ends[-1]["type"] == "handoff":
                 break
     return ends
-
-
-def in_store(store: Path, *texts: str, customer: str | None = None) -> list[Any]:
-    """The agent's last event for each message of one in-process conversation."""
-
-    async def run() -> list[Any]:
-        connector = FixtureConnector.from_file(store)
-        agent = await OfflineAgent.build(connector, Settings(store=store))
-        state: dict[str, Any] = {}
-        who = Customer(email=customer) if customer else None
-        last: list[Any] = []
-        for text in texts:
-            turn = Turn(text=text, locale=None, customer=who, page_product=None, history=[], state=state)
-            last.append([event async for event in agent.respond(turn)][-1])
-            state = turn.state
-        return last
-
-    return asyncio.run(run())
 
 
 # ------------------------------------------------------------------ two requests in one message

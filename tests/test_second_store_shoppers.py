@@ -9,20 +9,18 @@ The conversations run in-process through the offline agent on tests/data/rask/st
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
-from shopdesk.agent.offline.agent import OfflineAgent
 from shopdesk.agent.offline.faq import FaqIndex
 from shopdesk.agent.understanding import EntityExtractor
 from shopdesk.engine.events import HandoffEvent
-from shopdesk.engine.turn import Customer, Turn
-from shopdesk.settings import Settings
-from shopdesk.store.fixture import FixtureConnector, load_fixture
+from shopdesk.store.fixture import load_fixture
 from shopdesk.store.models import FaqEntry
 from shopdesk.tools.returns import matches_keyword
+
+from .conftest import in_store
 
 STORE = Path(__file__).parent / "data" / "rask" / "store.json"
 FIXTURE = load_fixture(STORE)
@@ -85,21 +83,7 @@ def test_a_faq_entry_sharing_only_letters_with_the_question_is_not_an_answer() -
 
 def chat(*texts: str, customer: str | None = None, page: str | None = None) -> list[Any]:
     """The agent's last event for each message of one conversation."""
-
-    async def run() -> list[Any]:
-        connector = FixtureConnector(load_fixture(STORE))
-        agent = await OfflineAgent.build(connector, Settings(store=STORE))
-        state: dict[str, Any] = {}
-        who = Customer(email=customer) if customer else None
-        last: list[Any] = []
-        for text in texts:
-            turn = Turn(text=text, locale=None, customer=who, page_product=page, history=[], state=state)
-            events = [event async for event in agent.respond(turn)]
-            last.append(events[-1])
-            state = turn.state
-        return last
-
-    return asyncio.run(run())
+    return in_store(STORE, *texts, customer=customer, page=page)
 
 
 def test_the_item_named_is_returned_not_the_one_whose_title_shares_letters_with_the_email() -> None:

@@ -9,17 +9,15 @@ Runs in-process on the demo store; no probe files needed.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
-from shopdesk.agent.offline.agent import OfflineAgent
 from shopdesk.agent.understanding import EntityExtractor, Understander
 from shopdesk.engine.events import HandoffEvent
-from shopdesk.engine.turn import Turn
-from shopdesk.settings import Settings
-from shopdesk.store.fixture import FixtureConnector, load_fixture
+from shopdesk.store.fixture import load_fixture
+
+from .conftest import in_store
 
 STORE = Path(__file__).resolve().parents[1] / "server" / "shopdesk" / "store" / "demo-store.json"
 FIXTURE = load_fixture(STORE)
@@ -62,17 +60,7 @@ def test_polite_long_winded_phrasings_reach_their_flow(understander, text: str, 
 
 
 def chat(*texts: str) -> list[Any]:
-    async def run() -> list[Any]:
-        agent = await OfflineAgent.build(FixtureConnector(load_fixture(STORE)), Settings(store=STORE))
-        state: dict[str, Any] = {}
-        last: list[Any] = []
-        for text in texts:
-            turn = Turn(text=text, locale=None, customer=None, page_product=None, history=[], state=state)
-            last.append([event async for event in agent.respond(turn)][-1])
-            state = turn.state
-        return last
-
-    return asyncio.run(run())
+    return in_store(STORE, *texts)
 
 
 def test_a_kind_remark_gets_a_short_answer_not_a_person() -> None:
