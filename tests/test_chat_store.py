@@ -64,6 +64,32 @@ async def test_writes_wait_for_another_writer_without_holding_up_the_loop(store,
     assert rows(db_path) == [("m1", "one"), ("m2", "two"), ("m3", "three")]
 
 
+async def test_a_write_waits_when_the_database_is_locked_before_the_store_first_connects(db_path) -> None:
+    """The store's connection is opened on the first write; if another connection holds
+    the database then, the write waits for it instead of failing the shopper."""
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")  # held until this connection closes
+    other.execute("SELECT 1 FROM conversation").fetchall()
+    other.execute("COMMIT")
+    engine = create_engine(f"sqlite+aiosqlite:///{db_path}")
+    chats = chat_store(engine)
+    now = utcnow()
+    try:
+        opened = asyncio.ensure_future(chats.open(
+            None, {"id": "c2", "session_token": "t2", "created_at": now, "updated_at": now}, lambda conv: {}))
+        await asyncio.sleep(0.2)
+        assert not opened.done()
+        other.close()
+        await asyncio.wait_for(opened, 10)
+        assert not (await add(chats, "c2", "m1", "hej")).duplicate
+        assert rows(db_path) == [("m1", "hej")]
+    finally:
+        other.close()
+        await chats.aclose()
+        await engine.dispose()
+
+
 async def test_a_failing_write_fails_alone(store, db_path) -> None:
     # Written in one batch: the unknown conversation breaks a foreign key, the other is fine.
     bad, good = add(store, "no-such-conversation", "m1", "lost"), add(store, "c1", "m1", "kept")

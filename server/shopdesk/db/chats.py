@@ -273,10 +273,14 @@ def _update(db: sqlite3.Connection, sql: _Sql, table: str, key: Any, values: dic
 
 def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    try:
+        db.execute("PRAGMA journal_mode=WAL")  # needs the lock for a moment: may find it busy
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -395,7 +399,10 @@ class SqliteWriter:
         try:
             db = self._connection()
         except Exception as exc:  # noqa: BLE001 - handed to the callers
-            self._resolve(batch, [(False, exc)] * len(batch))
+            if _is_busy(exc):  # another connection holds the lock: wait for it off the loop
+                self._write_in_thread(batch)
+            else:
+                self._resolve(batch, [(False, exc)] * len(batch))
             return
         try:
             results = _attempt(db, batch)
