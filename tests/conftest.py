@@ -129,3 +129,31 @@ def in_store(store: Path, *texts: str, customer: str | None = None, page: str | 
         return last
 
     return asyncio.run(run())
+
+
+def _report_tasks_that_outlive_cancel() -> None:
+    """When an event loop closes (a TestClient's, asyncio.run's), its last tasks are
+    cancelled and awaited; one that swallows the cancel hangs the suite until
+    pytest-timeout. Name such a task, with its stack, on stderr after a few seconds."""
+    import asyncio.runners
+    import sys
+
+    original = asyncio.runners._cancel_all_tasks
+
+    def cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+        def report() -> None:
+            for task in asyncio.all_tasks(loop):
+                if not task.done():
+                    print(f"\n!! task still running after cancel: {task!r}", file=sys.stderr)
+                    task.print_stack(file=sys.stderr)
+
+        handle = loop.call_later(10, report)
+        try:
+            original(loop)
+        finally:
+            handle.cancel()
+
+    asyncio.runners._cancel_all_tasks = cancel_all  # type: ignore[attr-defined]
+
+
+_report_tasks_that_outlive_cancel()

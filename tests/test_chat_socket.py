@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from shopdesk.app import create_app
@@ -127,6 +128,23 @@ def test_bad_frames_get_errors_and_the_chat_goes_on(client):
         assert ws.receive_json()["code"] == "too_large"
         ws.send_json({"type": "message", "id": "ok", "text": "still here"})
         assert receive_until(ws, "reply_end")[-1]["text"] == "You said: still here"
+
+
+def test_a_socket_that_never_says_hello_is_closed_and_one_that_does_is_not(client, monkeypatch):
+    monkeypatch.setattr("shopdesk.transport.HELLO_TIMEOUT_S", 0.3)
+    with connect(client) as ws:
+        ws.send_json({"type": "ping"})  # not a hello: the wait for it goes on
+        assert ws.receive_json() == {"type": "pong"}
+        assert ws.receive_json() == {"type": "error", "code": "bad_frame", "message": "expected hello"}
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+        assert info.value.code == 1008
+    with connect(client) as ws:
+        ws.send_json(hello())
+        assert ws.receive_json()["type"] == "welcome"
+        time.sleep(0.5)  # past the hello's deadline: a chat that said hello may stay quiet
+        ws.send_json({"type": "message", "id": "m1", "text": "later"})
+        assert receive_until(ws, "reply_end")[-1]["text"] == "You said: later"
 
 
 def test_oversized_frame_is_refused_and_closed_with_1009(client):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from shopdesk.app import create_app
+from shopdesk.handoff.desk import BuiltinInbox
 from shopdesk.handoff.webhook import sign
 from starlette.testclient import TestClient
 
@@ -158,3 +161,33 @@ def test_a_webhook_the_database_fails_is_taken_when_zendesk_sends_it_again(setti
     assert human_messages(settings) == [("Mette", "Vi sender en ny pakke i dag.")]
     with sqlite3.connect(db) as con:
         assert con.execute("select status from conversation").fetchone() == ("closed",)
+
+
+class SlowDesk(BuiltinInbox):
+    """The built-in inbox behind a desk that takes a moment to make a ticket."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.opened: list[str] = []
+
+    async def open_ticket(self, case):
+        self.started.set()
+        await asyncio.sleep(0.5)
+        ticket = await super().open_ticket(case)
+        self.opened.append(ticket.id)
+        return ticket
+
+
+def test_a_ticket_being_made_when_the_server_stops_is_made_and_recorded(settings):
+    app = create_app(settings, agent=ScriptedAgent())
+    desk = app.state.outbox.desk = SlowDesk()
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        ws.send_json(hello())
+        ws.receive_json()
+        ws.send_json({"type": "message", "id": "m1", "text": "person please"})
+        receive_until(ws, "handoff")
+        assert desk.started.wait(5)
+    # the server stopped while the desk was at work: the delivery was let finish
+    db = sqlite3.connect(settings.database_url.split("///", 1)[1])
+    rows = db.execute("select ticket, delivered_at from handoff").fetchall()
+    assert len(desk.opened) == 1 and rows == [(desk.opened[0], rows[0][1])] and rows[0][1] is not None

@@ -39,6 +39,7 @@ from .transport import ChatEndpoint
 from .widget_assets import ensure_built
 
 log = structlog.get_logger(__name__)
+OUTBOX_STOP_S = 5.0  # on shutdown, how long a delivery under way (a call to Zendesk) may take to end
 
 
 @dataclass
@@ -89,7 +90,9 @@ def create_app(settings: Settings | None = None, connector: StoreConnector | Non
         log.info("shopdesk.ready", store=str(settings.store), agent=settings.agent, desk=desk.name,
                  reply_emails=mailer is not None)
         yield
-        await _cancelled(worker)
+        outbox.stop()
+        await asyncio.wait({worker}, timeout=OUTBOX_STOP_S)  # the delivery under way ends
+        await _cancelled(worker)  # one that is still waiting on a desk after that is cut off
         await desk.aclose()
         await hub.stop()
         await conversations.aclose()
@@ -162,7 +165,7 @@ def _mailer(settings: Settings) -> SmtpMailer | None:
 async def _cancelled(task: asyncio.Task[None]) -> None:
     """Cancel ``task`` and wait for it to end, asking again if need be: on Python 3.11 a
     cancelled ``asyncio.wait_for`` whose awaitable has just finished returns instead of
-    raising (the outbox worker waiting for a wake-up), and the task would go on for ever."""
+    raising (in a library's code, say), and the task would go on for ever."""
     while not task.done():
         task.cancel()
         await asyncio.wait({task}, timeout=0.5)

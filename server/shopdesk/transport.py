@@ -140,11 +140,15 @@ class ChatConnection:
                 await self.ws.send_text(_json(frame))
 
     async def run(self) -> None:
-        deadline = time.monotonic() + HELLO_TIMEOUT_S
+        deadline = asyncio.get_running_loop().time() + HELLO_TIMEOUT_S
         while True:
-            timeout = None if self.session else max(0.0, deadline - time.monotonic())
             try:
-                event = await asyncio.wait_for(self.ws.receive(), timeout)
+                if self.session is not None:
+                    event = await self.ws.receive()
+                else:
+                    # not asyncio.wait_for: on Python 3.11 it can swallow a cancel
+                    async with asyncio.timeout_at(deadline):
+                        event = await self.ws.receive()
             except TimeoutError:
                 await self.send(protocol.error("bad_frame", "expected hello"))
                 await self.ws.close(code=1008)

@@ -22,6 +22,7 @@ delay; see ``reply_mail``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,21 +68,30 @@ class OutboxWorker:
         self.concurrency = concurrency
         self.lease_s = lease_s
         self.emails = emails
+        self._stopping = False
 
     async def run(self) -> None:
+        """Delivers what is due, round after round, until ``stop``."""
         wakeup = self.conversations.outbox_wakeup
-        while True:
+        while not self._stopping:
             wakeup.clear()
             try:
                 busy = await self.deliver_due()
             except Exception:
                 log.exception("outbox.round_failed")
                 busy = 0
-            if busy < self.batch:
-                try:
-                    await asyncio.wait_for(wakeup.wait(), self.poll_s)
-                except TimeoutError:
-                    pass
+            if busy < self.batch and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_s):
+                        await wakeup.wait()
+
+    def stop(self) -> None:
+        """``run`` ends after the round under way: a delivery that has begun is finished
+        and recorded rather than cut off half-way (a ticket made and not recorded is made
+        again on the next start, and found again by its idempotency key, but a cut-off
+        database call can leave a connection that never closes)."""
+        self._stopping = True
+        self.conversations.outbox_wakeup.set()
 
     async def deliver_due(self) -> int:
         """Deliver what is due now, a few at a time; returns how many rows were tried.
