@@ -104,6 +104,13 @@ def say(shop: Shop, *texts: str, lang: str = "en", customer: str | None = None) 
      ["Skagen merino sweater", "in stock"], ["MobilePay", "Dankort"]),
     ("da", "Har I Skagen merinosweateren i M? Og kan man betale med MobilePay?",
      ["Skagen merinosweater", "på lager"], ["MobilePay", "Dankort"]),
+    # a fault told as a story, no question in it, is a request too
+    ("en", "My Skagen sweater from order 1019 has bobbles after two washes. anna@example.dk. "
+           "Also how long does shipping to Sweden take?",
+     ["Skagen merino sweater", "replacement"], ["PostNord Nordic", "Sweden"]),
+    ("da", "Min Skagen sweater fra ordre 1019 fnuller efter to vask. anna@example.dk. "
+           "Hvor lang tid tager levering til Sverige?",
+     ["Skagen merinosweater", "erstatning"], ["PostNord Norden", "Sverige"]),
 ])
 def test_two_requests_in_one_message_get_both_answers_in_the_order_asked(shop, lang, text, first, then):
     reply = reply_text(say(shop, text, lang=lang)[-1])

@@ -363,12 +363,19 @@ class OfflineAgent:
             if _KIND.get(other, other) == kind:
                 mine = mine or clause
             elif (found is None and p.confidence >= self.thresholds.switch_confidence
-                  and _asks(clause.text) and other not in _NOT_A_SECOND_REQUEST
+                  and (_asks(clause.text) or other == "product_defect" and self._reports_fault(clause.text))
+                  and other not in _NOT_A_SECOND_REQUEST
                   and not (other in _ACTIONS and scenario in _ACTIONS)):
                 found = (clause, other)
         if mine is None or found is None:
             return None  # the whole message asks what no clause asks alone: one request
         return mine, *found
+
+    def _reports_fault(self, clause: str) -> bool:
+        """A fault told as a story ("my sweater has bobbles after two washes") asks for
+        help without a question: a word for a fault, or the words of a fault the store
+        knows in one of its products."""
+        return reports_fault(clause) or bool(self.understander.understand(clause).entities.known_defects)
 
     def _unclear_answer(self, t: TurnContext, asked: list[str]) -> bool:
         u = t.understanding
