@@ -105,12 +105,17 @@ def say(shop: Shop, *texts: str, lang: str = "en", customer: str | None = None) 
     ("da", "Har I Skagen merinosweateren i M? Og kan man betale med MobilePay?",
      ["Skagen merinosweater", "på lager"], ["MobilePay", "Dankort"]),
     # a fault told as a story, no question in it, is a request too
-    ("en", "My Skagen sweater from order 1019 has bobbles after two washes. anna@example.dk. "
-           "Also how long does shipping to Sweden take?",
+    ("en", ("My Skagen sweater from order 1019 has bobbles after two washes. anna@example.dk. "
+           "Also how long does shipping to Sweden take?"),
      ["Skagen merino sweater", "replacement"], ["PostNord Nordic", "Sweden"]),
-    ("da", "Min Skagen sweater fra ordre 1019 fnuller efter to vask. anna@example.dk. "
-           "Hvor lang tid tager levering til Sverige?",
+    ("da", ("Min Skagen sweater fra ordre 1019 fnuller efter to vask. anna@example.dk. "
+           "Hvor lang tid tager levering til Sverige?"),
      ["Skagen merinosweater", "erstatning"], ["PostNord Norden", "Sverige"]),
+    # each request names its own order
+    ("en", "Where is order 1003? anna@example.dk. Also my Skagen sweater from order 1019 is pilling",
+     ["Order 1003", "00370730254400031007"], ["Skagen merino sweater", "replacement"]),
+    ("da", "Hvor er ordre 1003? anna@example.dk. Og min Skagen sweater fra ordre 1019 fnuller",
+     ["Ordre 1003", "00370730254400031007"], ["Skagen merinosweater", "erstatning"]),
 ])
 def test_two_requests_in_one_message_get_both_answers_in_the_order_asked(shop, lang, text, first, then):
     reply = reply_text(say(shop, text, lang=lang)[-1])
@@ -170,6 +175,24 @@ def test_two_questions_about_one_product_share_the_product_named_once(shop):
                                  "Which size would you recommend?")[-1])
     assert "in stock" in reply and "size 42" in reply, reply
     assert "Which product" not in reply, reply
+
+
+@pytest.mark.parametrize(("lang", "messages"), [
+    ("en", ["Where are orders 1003 and 1013? anna@example.dk"]),
+    ("da", ["Hvor er ordre 1003 og 1013? anna@example.dk"]),
+    ("en", ["Where are my orders 1003 and 1013?", "anna@example.dk"]),  # the email asked for after
+])
+def test_several_orders_asked_about_at_once_each_get_their_answer(shop, lang, messages):
+    reply = reply_text(say(shop, *messages, lang=lang)[-1])
+    first, second = reply.index("00370730254400031007"), reply.index("520092011846")  # 1003, then 1013
+    assert first < second, reply
+    (assert_danish if lang == "da" else assert_english)(reply)
+
+
+def test_of_several_orders_one_that_is_not_the_shoppers_is_not_shown(shop):
+    reply = reply_text(say(shop, "Where are orders 1003 and 1004? anna@example.dk")[-1])
+    assert "00370730254400031007" in reply, reply  # anna's own
+    assert "00370730254400047712" not in reply and "Strand" not in reply, reply  # ida's 1004
 
 
 # ------------------------------------------------------------------ FAQ in other words

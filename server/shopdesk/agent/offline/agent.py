@@ -47,6 +47,9 @@ SHOP_SCENARIOS: dict[str, Handler] = {
     "account_help": shop.account_help,
     "newsletter_unsubscribe": shop.newsletter_unsubscribe,
 }
+# Questions that only look an order up, asked of several at once ("where are 1003 and 1013?")
+_LOOKS_AT_EACH = ("order_status", "delivery_delay", "parcel_not_received", "refund_status")
+MAX_ORDERS_AT_ONCE = 3
 FACT_SCENARIOS = ("return_policy", "shipping_info", "payment_methods", "store_info")
 STATUS_KEYS = {"order_status": "status_order", "delivery_delay": "status_order",
                "parcel_not_received": "status_order", "return_request": "status_return",
@@ -164,14 +167,13 @@ class OfflineAgent:
     def _merge(self, t: TurnContext, turn: Turn) -> None:
         """Fold what this message says into the dialogue state."""
         st, e = t.state, t.understanding.entities
-        numbers = list(getattr(e, "order_numbers", []) or [])
-        if numbers:
-            st.order_number = numbers[0]
-            if len(numbers) > 1:
-                st.order_number = None if st.email is None and not turn.customer else numbers[0]
         emails = list(getattr(e, "emails", []) or [])
         if emails:
             st.email = emails[0]
+        numbers = list(getattr(e, "order_numbers", []) or [])
+        if numbers:
+            st.order_number = numbers[0]
+            st.orders_named = numbers if len(numbers) > 1 else []
         products = [m.product_id for m in e.products]
         if products:
             st.items = list(dict.fromkeys([*st.items, *products]))
@@ -271,6 +273,10 @@ class OfflineAgent:
         handler = ORDER_SCENARIOS.get(scenario) or SHOP_SCENARIOS.get(scenario)
         if handler is None:
             return Outcome("handoff", handoff="low_confidence"), scenario
+        numbers = list(dict.fromkeys(u.entities.order_numbers
+                                     or (st.orders_named if st.scenario == scenario else [])))
+        if scenario in _LOOKS_AT_EACH and 1 < len(numbers) <= MAX_ORDERS_AT_ONCE and (st.email or t.logged_in):
+            return await _each_order(t, handler, numbers), scenario
         # (not the order and email of a verification: asking for them again is the answer
         # to one who cannot give them, and no reason to hand over by itself)
         asked = list(st.awaiting) if st.scenario == scenario and not {"order", "email"} & set(st.awaiting) else None
@@ -290,15 +296,18 @@ class OfflineAgent:
         st = t.state
         u, own = self.understander.understand(clause.text), self.understander.understand(mine.text)
         same_product = scenario in _ABOUT_A_PRODUCT and other in _ABOUT_A_PRODUCT
-        _focus(st, own.entities, u.entities, same_product)
+        # An order number in each clause ("Where is order 1003? ... Also my sweater from
+        # order 1019 is pilling"): each request is about its own order.
+        own_orders = len(t.understanding.entities.order_numbers) > 1
+        _focus(st, own.entities, u.entities, same_product, own_orders)
         first, scenario_first = await self._answer(t, scenario)
         if first.handoff is not None or scenario_first is None or first.template == "clarify":
             return first, scenario_first
         if other == "product_defect" and not (u.entities.defect_words or u.entities.known_defects):
             return first, scenario_first  # a fault no word of the clause reports
-        if not await self._same_order_fits(t, other, u.entities.product_ids):
+        if not own_orders and not await self._same_order_fits(t, other, u.entities.product_ids):
             return first, scenario_first  # the second request is about another order
-        _focus(st, u.entities, own.entities, same_product)
+        _focus(st, u.entities, own.entities, same_product, own_orders)
         sub = TurnContext(clause.text, t.lang, st, t.tools, u, status=t.status, phrases=t.phrases)
         second, _ = await self._answer(sub, other)
         if second.handoff is not None:
@@ -341,11 +350,14 @@ class OfflineAgent:
         """The clause that asks for ``scenario``, and another that clearly asks something of
         another kind, with what it asks; None for a message that asks one thing."""
         text = t.text
-        if not may_hold_two(text) or len(t.understanding.entities.order_numbers) > 1:
-            return None  # which order each request is about would be a guess
+        if not may_hold_two(text):
+            return None
         parts = clauses(text)
         if len(parts) < 2:
             return None
+        numbers = t.understanding.entities.order_numbers
+        if len(numbers) > 1 and not _one_order_each(parts, numbers):
+            return None  # which order each request is about would be a guess
         kind = _KIND.get(scenario, scenario)
         mine: Clause | None = None
         found: tuple[Clause, str] | None = None
@@ -446,11 +458,14 @@ _NOT_A_SECOND_REQUEST = frozenset({"greeting", "other", "human_request", "gdpr",
 
 
 def _focus(st: DialogueState, e: Entities, elsewhere: Entities | None = None,
-           same_product: bool = False) -> None:
+           same_product: bool = False, own_order: bool = False) -> None:
     """What a clause names (products, sizes, colours, codes, measurements) is what the
     request in it is about, rather than all the message names; what only the other
     clause (``elsewhere``) names is no part of it, except the product two questions about
-    a product share ("Do you have the sneakers in 42? Which size would you recommend?")."""
+    a product share ("Do you have the sneakers in 42? Which size would you recommend?").
+    ``own_order``: each clause names its order, and the request is about that one."""
+    if own_order and e.order_numbers:
+        st.order_number = e.order_numbers[0]
     st.items = _own([m.product_id for m in e.products], st.items,
                     [m.product_id for m in elsewhere.products] if elsewhere and not same_product else [])
     st.sizes = _own(e.wanted_sizes, st.sizes, elsewhere.wanted_sizes if elsewhere else [])
@@ -460,6 +475,30 @@ def _focus(st: DialogueState, e: Entities, elsewhere: Entities | None = None,
         st.measurements = dict(e.measurements)
     elif elsewhere is not None:
         st.measurements = {k: v for k, v in st.measurements.items() if k not in elsewhere.measurements}
+
+
+async def _each_order(t: TurnContext, handler: Handler, numbers: list[str]) -> Outcome:
+    """"Where are orders 1003 and 1013?": each order's answer, in the order named; a
+    question or a hand-over for one of them ends the reply, after what was found."""
+    found: list[Outcome] = []
+    for number in numbers:
+        t.state.order_number = number
+        outcome = await handler(t)
+        if outcome.handoff is not None or outcome.awaiting is not None:
+            outcome.preceding[:0] = found
+            return outcome
+        found.append(outcome)
+    first, *rest = found
+    first.following.extend(rest)
+    return first
+
+
+def _one_order_each(parts: list[Clause], numbers: list[str]) -> bool:
+    """Every order number stands in a clause of its own, no clause names two."""
+    where = [[i for i, c in enumerate(parts) if re.search(rf"(?<!\d){re.escape(n)}(?!\d)", c.text)]
+             for n in numbers]
+    places = [w[0] for w in where if len(w) == 1]
+    return len(places) == len(numbers) and len(set(places)) == len(places)
 
 
 def _own(named: list[str], known: list[str], elsewhere: list[str]) -> list[str]:

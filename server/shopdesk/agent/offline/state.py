@@ -21,6 +21,7 @@ class DialogueState:
     order: str | None = None             # the order this shopper is verified for and talks about
     verified: list[str] = field(default_factory=list)
     order_number: str | None = None      # given, not (yet) verified
+    orders_named: list[str] = field(default_factory=list)  # several given at once, to look at each
     email: str | None = None
     product: str | None = None
     sizes: list[str] = field(default_factory=list)
@@ -59,6 +60,7 @@ class DialogueState:
         self.sizes, self.colors, self.codes, self.items = [], [], [], []
         self.measurements, self.usual_size, self.relative_size = {}, None, 0
         self.address, self.amount = None, None
+        self.orders_named = []
 
 
 _FIELDS = tuple(DialogueState.__dataclass_fields__)
