@@ -116,6 +116,13 @@ def say(shop: Shop, *texts: str, lang: str = "en", customer: str | None = None) 
      ["Order 1003", "00370730254400031007"], ["Skagen merino sweater", "replacement"]),
     ("da", "Hvor er ordre 1003? anna@example.dk. Og min Skagen sweater fra ordre 1019 fnuller",
      ["Ordre 1003", "00370730254400031007"], ["Skagen merinosweater", "erstatning"]),
+    # a fault in an item from another order: the order asked about is still answered
+    ("en", ("Hi! My order 1004 ida@example.dk, when does it arrive? and the Skagen sweater I got earlier "
+           "is full of bobbles"),
+     ["Order 1004", "00370730254400047712"], ["Skagen merino sweater", "which order"]),
+    ("da", ("Hej! Min ordre 1004 ida@example.dk, hvornår kommer den? Og den Skagen sweater jeg fik "
+           "tidligere fnuller helt vildt"),
+     ["Ordre 1004", "00370730254400047712"], ["Skagen merinosweater", "hvilken ordre"]),
 ])
 def test_two_requests_in_one_message_get_both_answers_in_the_order_asked(shop, lang, text, first, then):
     reply = reply_text(say(shop, text, lang=lang)[-1])

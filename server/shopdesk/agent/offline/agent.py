@@ -299,7 +299,7 @@ class OfflineAgent:
         # An order number in each clause ("Where is order 1003? ... Also my sweater from
         # order 1019 is pilling"): each request is about its own order.
         own_orders = len(t.understanding.entities.order_numbers) > 1
-        _focus(st, own.entities, u.entities, same_product, own_orders)
+        _focus(st, own.entities, u.entities, same_product, own_order=own_orders)
         first, scenario_first = await self._answer(t, scenario)
         if first.handoff is not None or scenario_first is None or first.template == "clarify":
             return first, scenario_first
@@ -307,7 +307,7 @@ class OfflineAgent:
             return first, scenario_first  # a fault no word of the clause reports
         if not own_orders and not await self._same_order_fits(t, other, u.entities.product_ids):
             return first, scenario_first  # the second request is about another order
-        _focus(st, u.entities, own.entities, same_product, own_orders)
+        _focus(st, u.entities, own.entities, same_product, own_order=True)
         sub = TurnContext(clause.text, t.lang, st, t.tools, u, status=t.status, phrases=t.phrases)
         second, _ = await self._answer(sub, other)
         if second.handoff is not None:
@@ -368,7 +368,7 @@ class OfflineAgent:
             p = self.understander.classifier.predict(text[: clause.end] if clause.refers_back
                                                      else clause.text)
             other = p.scenario
-            if scenario == "product_defect" and other != scenario and reports_fault(clause.text):
+            if scenario == "product_defect" and other != scenario and self._reports_fault(clause.text):
                 # "Where is order 1003? ... Also my sweater is pilling": the message is a
                 # fault report for the words of this clause, however its few words read
                 other = scenario
@@ -463,7 +463,8 @@ def _focus(st: DialogueState, e: Entities, elsewhere: Entities | None = None,
     request in it is about, rather than all the message names; what only the other
     clause (``elsewhere``) names is no part of it, except the product two questions about
     a product share ("Do you have the sneakers in 42? Which size would you recommend?").
-    ``own_order``: each clause names its order, and the request is about that one."""
+    ``own_order``: the order the clause names, if any, is the one its request is about
+    (not the one another request looked at)."""
     if own_order and e.order_numbers:
         st.order_number = e.order_numbers[0]
     st.items = _own([m.product_id for m in e.products], st.items,
