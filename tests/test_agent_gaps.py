@@ -202,6 +202,31 @@ def test_of_several_orders_one_that_is_not_the_shoppers_is_not_shown(shop):
     assert "00370730254400047712" not in reply and "Strand" not in reply, reply  # ida's 1004
 
 
+# ------------------------------------------------------------------ what free shipping covers
+
+@pytest.mark.parametrize(("lang", "text", "says", "not_said"), [
+    ("en", "I live in Sweden, do I get free shipping if I buy for 800 kr?",
+     "does not cover Sweden", "qualifies"),
+    ("en", "is free shipping on PostNord Nordic too? I am ordering for 600 kr",
+     "does not cover PostNord Nordic", "qualifies"),
+    ("da", "Får jeg fri fragt til Norge ved køb for 600 kr?", "dækker ikke Norge", "giver fri fragt."),
+    ("en", "Do I get free shipping to Denmark for 600 kr?", "qualifies for free shipping", "does not cover"),
+])
+def test_free_shipping_is_not_promised_where_the_stores_own_words_leave_it_out(shop, lang, text, says, not_said):
+    reply = reply_text(say(shop, text, lang=lang)[-1])
+    assert says in reply and not_said not in reply, reply
+
+
+@pytest.mark.parametrize(("store", "text", "says"), [
+    (RASK, "Do I get free shipping with DHL Express to Sweden for 900 kr?", "does not cover DHL Express"),
+    (RASK, "Free shipping to Sweden for 900 kr?", "qualifies for free shipping"),  # PostNord Nordic is free
+    (HEDDA, "free shipping to Sweden if I buy for 1200 kr?", "does not cover Sweden"),  # "within Denmark"
+    (HEDDA, "free shipping in Denmark for 1200 kr?", "qualifies for free shipping"),
+])
+def test_other_stores_words_on_free_shipping_are_read_the_same_way(store, text, says):
+    assert says in in_store(store, text)[-1].text
+
+
 # ------------------------------------------------------------------ FAQ in other words
 
 FAQ = [

@@ -33,6 +33,88 @@ _ASKS_TIME = re.compile(
 )
 
 
+# Countries a shopper may ship to, by ISO code: the words that name them (English, Danish,
+# their own) and their names in a reply.
+COUNTRIES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "DK": (("denmark", "danmark"), {"en": "Denmark", "da": "Danmark"}),
+    "SE": (("sweden", "sverige"), {"en": "Sweden", "da": "Sverige"}),
+    "NO": (("norway", "norge"), {"en": "Norway", "da": "Norge"}),
+    "FI": (("finland", "suomi"), {"en": "Finland", "da": "Finland"}),
+    "DE": (("germany", "tyskland", "deutschland"), {"en": "Germany", "da": "Tyskland"}),
+    "NL": (("netherlands", "holland", "nederlandene"), {"en": "the Netherlands", "da": "Holland"}),
+    "BE": (("belgium", "belgien"), {"en": "Belgium", "da": "Belgien"}),
+    "FR": (("france", "frankrig"), {"en": "France", "da": "Frankrig"}),
+    "AT": (("austria", "østrig"), {"en": "Austria", "da": "Østrig"}),
+    "GB": (("united kingdom", "great britain", "england", "the uk", "storbritannien"),
+           {"en": "the UK", "da": "Storbritannien"}),
+    "FO": (("faroe islands", "færøerne"), {"en": "the Faroe Islands", "da": "Færøerne"}),
+    "GL": (("greenland", "grønland"), {"en": "Greenland", "da": "Grønland"}),
+}
+_COUNTRY_WORDS = re.compile(
+    r"\b(" + "|".join(re.escape(w) for words, _ in COUNTRIES.values() for w in words) + r")\b", re.IGNORECASE
+)
+_COUNTRY_OF = {w: code for code, (words, _) in COUNTRIES.items() for w in words}
+# In the store's text on free shipping, what leaves methods out: "not with DHL Express",
+# "except DHL Express", "UPS is always charged", "gælder ikke PostNord Norden".
+_LEAVES_OUT = re.compile(
+    r"\b(?:not|never|except|excluding|always\s+(?:charged|costs?|paid)|ikke|aldrig|undtagen|"
+    r"undtaget|altid\s+(?:betalt|betales|koster))\b",
+    re.IGNORECASE,
+)
+_EXCEPT = re.compile(r"\b(?:except|excluding|undtagen|undtaget)\b", re.IGNORECASE)
+_FREE_ASKED = re.compile(r"\b(?:free|gratis|fri\s+fragt|fragtfri)", re.IGNORECASE)
+
+
+def countries_in(text: str) -> list[str]:
+    """The ISO codes of the countries a text names, in order."""
+    return list(dict.fromkeys(_COUNTRY_OF[m.group(1).lower()] for m in _COUNTRY_WORDS.finditer(text)))
+
+
+class FreeShippingScope:
+    """Which deliveries the store's free shipping covers, as its own text on it says:
+    the countries it names ("free in Denmark") and the methods it leaves out ("does not
+    apply to PostNord Nordic", "except DHL Express", "UPS is always charged")."""
+
+    def __init__(self, text: str, methods: list[ShippingMethod]) -> None:
+        self.methods = methods
+        self.countries: set[str] = set()
+        self.left_out: set[str] = set()
+        for clause in re.split(r"[.;:]\s+|\n+", text):
+            if _LEAVES_OUT.search(clause):
+                cut = _EXCEPT.search(clause)
+                named = self.named(clause[cut.end():] if cut else clause)
+                self.left_out |= {m.id for m in named}
+            elif _FREE.search(clause):
+                self.countries |= set(countries_in(clause))
+
+    def named(self, text: str) -> list[ShippingMethod]:
+        """The methods a text names: by their whole name, or by a carrier only one has."""
+        lowered = text.lower()
+        carriers = [m.carrier.lower() for m in self.methods if m.carrier]
+        found = []
+        for m in self.methods:
+            names = [n.lower() for n in (m.name.values() if isinstance(m.name, dict) else [m.name])]
+            carrier = (m.carrier or "").lower()
+            if any(n in lowered for n in names) or (
+                    carrier and carriers.count(carrier) == 1 and re.search(rf"\b{re.escape(carrier)}\b", lowered)):
+                found.append(m)
+        return found
+
+    def not_covered(self, question: str, lang: str) -> str | None:
+        """What the question names that free shipping does not cover (a country, a
+        method), as the reply names it; None when it names nothing of the kind."""
+        for m in self.named(question):
+            if m.id in self.left_out or (self.countries and not self.countries & set(m.countries)):
+                return localized(m.name, lang)
+        for code in countries_in(question):
+            serving = [m for m in self.methods if code in m.countries]
+            if not serving:
+                continue
+            if (self.countries and code not in self.countries) or all(m.id in self.left_out for m in serving):
+                return COUNTRIES[code][1].get(lang, COUNTRIES[code][1]["en"])
+        return None
+
+
 @dataclass(frozen=True)
 class _Text:
     """One FAQ answer in one language, and what it says about shipping."""
@@ -75,6 +157,12 @@ class OwnShippingTexts:
             free.sort(key=lambda t: ranked.index(t.entry) if t.entry in ranked else len(ranked))
         if free:
             data["own_free"] = free[0].text
+        # what the store's words on free shipping leave out, where the shopper names it
+        terms = free[0] if free else next((t for t in texts if t.free), None)
+        if terms is not None and (_FREE_ASKED.search(question) or _NUMBER.search(question)):
+            scope = FreeShippingScope(terms.text, self.store.shipping_methods)
+            if (outside := scope.not_covered(question, lang)) is not None:
+                data["free_not_for"] = outside
         return data
 
     def _read(self, lang: str) -> list[_Text]:
