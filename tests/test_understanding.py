@@ -776,6 +776,8 @@ def test_a_new_address_is_split_into_street_postcode_and_town(extractor: EntityE
         and e.address.city == "Vejle"
     )
     assert e.order_numbers == ["4821"]
+    e = extractor.extract("Ændr den til Vestergade 12, 8000 Aarhus C. Tak!")  # the sentence's full stop
+    assert e.address is not None and e.address.city == "Aarhus C"
     e = extractor.extract("min nye adresse er vestergade 12, 8000 aarhus c")
     assert e.address is not None and e.address.zip == "8000"
     assert extractor.extract("hvor er min pakke").address is None

@@ -321,7 +321,8 @@ class EntityExtractor:
                 ):
                     continue
                 spans.take(m.start("line1"), m.end())
-                return NewAddress(line1=line1, zip=m.group("zip"), city=m.group("city").strip())
+                # (a full stop after the city ends the sentence: "... 8000 Aarhus C. Tak")
+                return NewAddress(line1=line1, zip=m.group("zip"), city=m.group("city").strip().rstrip("."))
         return None
 
     @staticmethod
