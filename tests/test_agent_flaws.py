@@ -374,3 +374,19 @@ def test_shipping_over_the_wire_says_each_price_once(fresh):
     reply = reply_text(converse(fresh, "hvad koster fragt?", lang="da")[-1])
     assert GENERIC["da"] not in reply
     assert len(re.findall(r"\b39 kr", reply)) == 1, reply
+
+
+# ------------------------------------------------------------------ 5. why an item goes back
+
+@pytest.mark.parametrize(("lang", "messages", "thanks"), [
+    ("en", ["I need help with a return", "1005 emil@example.dk", "the cardigan", "it was too big"],
+     "Thank you for telling us why"),
+    ("da", ["Jeg vil gerne returnere cardiganen fra ordre 1005, emil@example.dk", "den var for stor"],
+     "Tak, fordi du fortæller hvorfor"),
+])
+def test_why_an_item_goes_back_told_after_the_return_is_thanked_for_not_asked_about(lang, messages, thanks):
+    events = in_store(DEMO_STORE, *messages)
+    assert "R1005-1" in text(events[-2])  # the return was registered
+    last = text(events[-1])
+    assert thanks in last and "R1005-1" in last, last
+    assert "R1005-2" not in last and "Fanø" not in last, last  # no second return, no "which item?"

@@ -214,6 +214,9 @@ class OfflineAgent:
         reason = escalation.from_words(asks, u.negative)
         if reason:
             return Outcome("handoff", handoff=reason), st.scenario or u.scenario
+        if not st.scenario and st.last_scenario == "return_request" and st.last_return and _tells_why(t):
+            # "it was too big", just after the return was registered: why, not a new request
+            return Outcome("return_reason", {"rma": st.last_return}), "return_request"
         scenario = self._scenario(t)
         if not st.scenario:
             if scenario is not None and _only_entities(t) and not _gives_order_details(t):
@@ -505,6 +508,25 @@ def _one_order_each(parts: list[Clause], numbers: list[str]) -> bool:
 def _own(named: list[str], known: list[str], elsewhere: list[str]) -> list[str]:
     """The clause's own values if it names any; else what is known, less the other clause's."""
     return list(named) if named else [v for v in known if v not in elsewhere]
+
+
+# Why an item goes back: the fit, the colour, a change of mind.
+_RETURN_REASON = re.compile(
+    r"\btoo\s+(?:big|small|large|long|short|tight|loose|wide|narrow)\b|\b(?:did\s*n[o']?t|does\s*n[o']?t|did\s+not"
+    r"|does\s+not)\s+fit\b|\bwrong\s+(?:size|colou?r)\b|\bnot\s+as\s+(?:pictured|described|expected)\b"
+    r"|\b(?:did\s*n[o']?t|do\s*n[o']?t)\s+like\b|\bchanged\s+my\s+mind\b"
+    r"|\bfor\s+(?:stor|store|lille|små|lang|lange|kort|korte|stram|stramme|løs|løse|bred|brede|smal|smalle)\b"
+    r"|\bpass(?:ede|er)\s+(?:ikke|mig\s+ikke)\b|\bforkert\s+(?:størrelse|farve)\b|\bfortr[uy]d"
+    r"|\bkunne\s+ikke\s+lide\b|\bikke\s+som\s+(?:forventet|på\s+billedet)\b",
+    re.IGNORECASE,
+)
+
+
+def _tells_why(t: TurnContext) -> bool:
+    """The message says why an item goes back, and asks or names nothing new."""
+    e = t.understanding.entities
+    return ("?" not in t.text and not (e.order_numbers or e.emails or e.products or e.codes)
+            and _RETURN_REASON.search(t.text) is not None)
 
 
 def _asks(clause: str) -> bool:

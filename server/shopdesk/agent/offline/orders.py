@@ -304,6 +304,8 @@ async def return_request(t: TurnContext) -> Outcome:
         return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
     if result.code == "not_delivered" and (why := _parcel_for_person(result.data)):
         return Outcome("handoff", {"why": why}, handoff="policy")
+    if result.ok:
+        t.state.last_return = result.data.get("rma")
     return Outcome("return_request", {"code": result.code, "r": result.data},
                    quick=[] if result.ok else ["return_policy"])
 

@@ -35,6 +35,7 @@ class DialogueState:
     items: list[str] = field(default_factory=list)   # product ids the shopper named
     first_text: str | None = None        # the message that opened the pending scenario
     failed_verifications: int = 0
+    last_return: str | None = None       # the return registered last, for what the shopper adds to it
     # What the scenario answered last was about (product, sizes, colours), so a follow-up
     # that names only one of them ("and in navy?") keeps the rest.
     focus: dict[str, Any] = field(default_factory=dict)
