@@ -227,6 +227,21 @@ def test_other_stores_words_on_free_shipping_are_read_the_same_way(store, text, 
     assert says in in_store(store, text)[-1].text
 
 
+@pytest.mark.parametrize(("lang", "text", "says"), [
+    ("en", "Do you ship to the US?", "we don't ship to the US"),
+    ("da", "Sender I til Tyskland?", "sender desværre ikke til Tyskland"),
+    ("en", "shipping to Germany and Norway?", "we don't ship to Germany."),  # Norway is served
+])
+def test_a_country_no_shipping_method_serves_is_told_no_first(shop, lang, text, says):
+    reply = reply_text(say(shop, text, lang=lang)[-1])
+    assert says in reply.split("\n")[0], reply  # the answer to the question, before the list
+
+
+def test_a_country_the_store_ships_to_gets_no_refusal(shop):
+    reply = reply_text(say(shop, "Do you ship to Sweden?")[-1])
+    assert "don't ship" not in reply and "PostNord Nordic" in reply, reply
+
+
 # ------------------------------------------------------------------ FAQ in other words
 
 FAQ = [

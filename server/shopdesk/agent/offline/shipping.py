@@ -49,6 +49,15 @@ COUNTRIES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
            {"en": "the UK", "da": "Storbritannien"}),
     "FO": (("faroe islands", "færøerne"), {"en": "the Faroe Islands", "da": "Færøerne"}),
     "GL": (("greenland", "grønland"), {"en": "Greenland", "da": "Grønland"}),
+    "PL": (("poland", "polen"), {"en": "Poland", "da": "Polen"}),
+    "ES": (("spain", "spanien"), {"en": "Spain", "da": "Spanien"}),
+    "IT": (("italy", "italien"), {"en": "Italy", "da": "Italien"}),
+    "PT": (("portugal",), {"en": "Portugal", "da": "Portugal"}),
+    "IE": (("ireland", "irland"), {"en": "Ireland", "da": "Irland"}),
+    "CH": (("switzerland", "schweiz"), {"en": "Switzerland", "da": "Schweiz"}),
+    "US": (("united states", "the us", "usa", "america", "amerika"), {"en": "the US", "da": "USA"}),
+    "CA": (("canada",), {"en": "Canada", "da": "Canada"}),
+    "AU": (("australia", "australien"), {"en": "Australia", "da": "Australien"}),
 }
 _COUNTRY_WORDS = re.compile(
     r"\b(" + "|".join(re.escape(w) for words, _ in COUNTRIES.values() for w in words) + r")\b", re.IGNORECASE
@@ -137,15 +146,21 @@ class OwnShippingTexts:
     def for_question(self, question: str, lang: str) -> dict[str, Any]:
         """What of the store's FAQ the shipping answer shows: ``own_list`` (an entry that
         lists every method itself), ``own_free`` (its text on free shipping) and
-        ``free_said`` (the threshold is already in ``own_list``); empty when none applies."""
+        ``free_said`` (the threshold is already in ``own_list``); and what the question
+        names that the store does not do: ``not_shipped_to`` (countries no method serves),
+        ``free_not_for`` (a country or method free shipping leaves out)."""
+        data: dict[str, Any] = {}
+        served = {c for m in self.store.shipping_methods for c in m.countries}
+        if nowhere := [COUNTRIES[c][1].get(lang, COUNTRIES[c][1]["en"])
+                       for c in countries_in(question) if c not in served]:
+            data["not_shipped_to"] = nowhere  # "do you ship to the US?": no, said first
         texts = self._texts.get(lang)
         if texts is None:
             texts = self._texts[lang] = self._read(lang)
         if not texts:
-            return {}
+            return data
         timed = _ASKS_TIME.search(question) is not None
         listing = next((t for t in texts if t.prices and (t.days or not timed)), None)
-        data: dict[str, Any] = {}
         if listing is not None:
             data["own_list"] = listing.text
             data["free_said"] = listing.free
