@@ -202,6 +202,24 @@ def test_of_several_orders_one_that_is_not_the_shoppers_is_not_shown(shop):
     assert "00370730254400047712" not in reply and "Strand" not in reply, reply  # ida's 1004
 
 
+# ------------------------------------------------------------------ a late parcel, however asked about
+
+@pytest.mark.parametrize(("lang", "text", "sorry", "late"), [
+    ("en", "where is order 1009? clara@example.com", "Sorry for the wait", "3 days past the estimate"),
+    ("en", "I still havent received my parcel, order 1009 clara@example.com", "Sorry for the wait",
+     "3 days past the estimate"),
+    ("da", "hvor er ordre 1009? clara@example.com", "Vi beklager ventetiden", "3 dage over det forventede"),
+])
+def test_a_parcel_past_its_estimate_is_said_to_be_late_however_the_shopper_asks(shop, lang, text, sorry, late):
+    reply = reply_text(say(shop, text, lang=lang)[-1])
+    assert sorry in reply and late in reply and "520091955678" in reply, reply
+
+
+def test_a_parcel_on_time_gets_no_apology(shop):
+    reply = reply_text(say(shop, "where is order 1003? anna@example.dk")[-1])
+    assert "Sorry" not in reply and "past the estimate" not in reply, reply
+
+
 # ------------------------------------------------------------------ what free shipping covers
 
 @pytest.mark.parametrize(("lang", "text", "says", "not_said"), [

@@ -118,7 +118,9 @@ async def order_status(t: TurnContext, scenario: str = "order_status") -> Outcom
     if policy:
         return Outcome("handoff", {"why": policy}, handoff="policy")
     quick = ["track_parcel"] if any(f["tracking_url"] for f in view["fulfillments"]) else []
-    return Outcome(scenario, {"o": view}, quick=quick)
+    # a parcel past its estimate is late, however the shopper asked: sorry, and by how much
+    late = any(f.get("days_late") for f in view["fulfillments"])
+    return Outcome("delivery_delay" if late else scenario, {"o": view}, quick=quick)
 
 
 def _policy_case(view: dict[str, Any], scenario: str, named: list[dict[str, Any]]) -> str | None:
