@@ -202,6 +202,15 @@ def test_of_several_orders_one_that_is_not_the_shoppers_is_not_shown(shop):
     assert "00370730254400047712" not in reply and "Strand" not in reply, reply  # ida's 1004
 
 
+@pytest.mark.parametrize(("lang", "text", "says"), [
+    ("en", "is the Ø beanie one size?", "comes in one size"),
+    ("da", "hvilken størrelse skal jeg tage i Marsk mulepose?", "findes i én størrelse"),
+])
+def test_a_product_without_sizes_is_said_to_come_in_one_size(shop, lang, text, says):
+    reply = reply_text(say(shop, text, lang=lang)[-1])
+    assert says in reply and "measurements" not in reply and "mål" not in reply, reply
+
+
 # ------------------------------------------------------------------ a late parcel, however asked about
 
 @pytest.mark.parametrize(("lang", "text", "sorry", "late"), [

@@ -118,6 +118,9 @@ async def recommend_size(ctx: ToolContext, args: SizeArgs) -> ToolResult:
     view = product_view(ctx, product)
     view.update(offset=product.size_offset, chart_sizes=sizes,
                 measures=sorted({k for row in (chart.sizes if chart else []) for k in row.ranges()}))
+    if not sizes and not any(v.size for v in product.variants):
+        ctx.record("recommend_size", None, "one_size", product=product.id)
+        return ToolResult("one_size", view)  # a beanie, a bag: nothing to choose
     base: int | None = None
     if args.measurements and chart:
         found = size_from_measurements(chart, args.measurements)
