@@ -211,6 +211,17 @@ def test_a_product_without_sizes_is_said_to_come_in_one_size(shop, lang, text, s
     assert says in reply and "measurements" not in reply and "mål" not in reply, reply
 
 
+@pytest.mark.parametrize(("lang", "thanks", "answer"), [
+    ("en", "thanks for the help!", "You're welcome"),
+    ("en", "thanks for all the help", "You're welcome"),
+    ("da", "tak for det, det var virkelig hjælpsomt", "Selv tak"),
+])
+def test_thanks_after_an_answer_gets_youre_welcome_not_a_question(shop, lang, thanks, answer):
+    opener = "where is order 1003? anna@example.dk" if lang == "en" else "hvor er ordre 1003? anna@example.dk"
+    reply = reply_text(say(shop, opener, thanks, lang=lang)[-1])
+    assert reply.startswith(answer), reply
+
+
 # ------------------------------------------------------------------ a late parcel, however asked about
 
 @pytest.mark.parametrize(("lang", "text", "sorry", "late"), [

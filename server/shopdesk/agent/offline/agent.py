@@ -657,9 +657,15 @@ def _friendly_remark(t: TurnContext) -> bool:
     return 0 < len(words) <= 12 and not REQUEST_WORDS & set(words)
 
 
+# The small words around a greeting or a thank-you ("thanks for all the help", "tak for det").
+_AROUND_GREETING = frozenset(
+    ["the", "all", "your", "it", "that", "this", "was", "were", "really", "helpful", "everything",
+     "det", "var", "den", "alt", "jeres", "din", "dit", "virkelig", "hjælpsom", "hjaelpsom"])
+
+
 def _only_greeting(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", text.lower())
-    return all(w in GREETING_WORDS or len(w) < 3 for w in words)
+    return all(w in GREETING_WORDS or w in _AROUND_GREETING or len(w) < 3 for w in words)
 
 
 def _is_thanks(text: str) -> bool:
