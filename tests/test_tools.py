@@ -492,6 +492,12 @@ async def test_stock_in_a_size_and_colour_and_the_restock_date():
     assert navy.ok and navy.data["in_stock"] == [{"size": "M", "color": "navy", "stock": 4}]
 
 
+async def test_what_is_in_stock_is_listed_smallest_size_first():
+    result = await call(await ctx_for(), "stock", {"product": "p105"})  # camel M is sold out, navy M is not
+    sizes = list(dict.fromkeys(v["size"] for v in result.data["in_stock"]))
+    assert sizes == ["S", "M", "L", "XL"]
+
+
 async def test_stock_out_without_a_restock_date():
     result = await call(await ctx_for(), "stock", {"product": "p108", "size": "30"})
     assert result.code == "out_of_stock" and result.data["restock_date"] is None

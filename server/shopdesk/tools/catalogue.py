@@ -64,7 +64,8 @@ async def stock(ctx: ToolContext, args: StockArgs) -> ToolResult:
     ctx.record("stock", None, product=product.id, size=args.size, color=args.color)
     if not variants:
         return ToolResult("no_such_variant", view)
-    in_stock = [v for v in variants if v.stock > 0]
+    sizes = {size: i for i, size in enumerate(_size_order(product, None))}
+    in_stock = sorted((v for v in variants if v.stock > 0), key=lambda v: sizes.get(v.size or "", -1))
     view["in_stock"] = [{"size": v.size, "color": v.color, "stock": v.stock} for v in in_stock]
     out = [v for v in variants if v.stock == 0]
     view["out_of_stock"] = [{"size": v.size, "color": v.color, "restock_date": v.restock_date} for v in out]
