@@ -691,6 +691,10 @@ def test_confidence_is_a_probability_and_low_for_a_mixed_message(
         ("can I return the jacket", "en"),
         ("hej, where is my order 4410", "en"),  # a Danish greeting on English
         ("my pakke says delivered but its not here", "en"),
+        ("JULEGAVE20 doesnt work", "en"),  # a Danish word in a code is no Danish
+        ("FRAGTFRI doesnt work", "en"),
+        ("koden SUMMERSALE virker ikke", "da"),
+        ("HVOR ER MIN PAKKE", "da"),  # a shout is still words
     ],
 )
 def test_language_is_detected(text: str, expected: str) -> None:

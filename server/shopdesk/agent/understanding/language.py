@@ -52,8 +52,21 @@ def is_common_word(word: str) -> bool:
     return skeleton(word) in _WEIGHTS or skeleton(word) in _SHARED
 
 
+# A code ("JULEGAVE20", "SPAR100") is no word of either language; nor is a word in
+# capitals among words that are not ("FRAGTFRI doesn't work"), though a shout is.
+_CODE_LIKE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w-]+\b")
+_CAPITALS = re.compile(r"\b[A-ZÆØÅ]{4,}\b")
+_LOWER_WORD = re.compile(r"[a-zæøå]{2,}")
+
+
+def _without_codes(text: str) -> str:
+    text = _CODE_LIKE.sub(" ", text)
+    return _CAPITALS.sub(" ", text) if _LOWER_WORD.search(text) else text
+
+
 def language_scores(text: str) -> tuple[int, int]:
     """Evidence points for Danish and for English."""
+    text = _without_codes(text)
     da = 2 * min(len(_DANISH_LETTERS.findall(text)), 2)
     en = 0
     for token in _TOKEN.findall(skeleton(text)):
