@@ -222,6 +222,20 @@ def test_thanks_after_an_answer_gets_youre_welcome_not_a_question(shop, lang, th
     assert reply.startswith(answer), reply
 
 
+def test_two_codes_in_one_question_each_get_their_answer(shop):
+    reply = reply_text(say(shop, "do VINTER15 and JULEGAVE20 work?")[-1])
+    assert reply.index("VINTER15 is valid") < reply.index("JULEGAVE20 isn't active yet"), reply
+
+
+@pytest.mark.parametrize(("lang", "text", "rule"), [
+    ("en", "can I combine VELKOMMEN10 and SPAR100?", "One discount code can be used per order"),
+    ("da", "kan jeg bruge VELKOMMEN10 og SPAR100 sammen?", "Der kan bruges én rabatkode pr. ordre"),
+])
+def test_combining_codes_gets_the_stores_rule_and_each_code(shop, lang, text, rule):
+    reply = reply_text(say(shop, text, lang=lang)[-1])
+    assert reply.startswith(rule) and "VELKOMMEN10" in reply and "SPAR100" in reply, reply
+
+
 # ------------------------------------------------------------------ a late parcel, however asked about
 
 @pytest.mark.parametrize(("lang", "text", "sorry", "late"), [

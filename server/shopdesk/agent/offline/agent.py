@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from ...engine import HandoffEvent, ReplyDone, ReplyEvent, StatusEvent, Turn
 from ...settings import Settings
 from ...store.connector import StoreConnector
-from ...store.models import StoreInfo
+from ...store.models import StoreInfo, localized
 from ...tools import ToolContext
 from .. import escalation
 from ..replies import Replies
@@ -47,6 +47,10 @@ SHOP_SCENARIOS: dict[str, Handler] = {
     "account_help": shop.account_help,
     "newsletter_unsubscribe": shop.newsletter_unsubscribe,
 }
+# "Can I use both codes at once?"
+_COMBINING = re.compile(
+    r"\b(?:combin\w*|together|both|stack\w*|at\s+(?:the\s+same\s+time|once)|kombiner\w*|sammen|begge"
+    r"|samtidig)\b", re.IGNORECASE)
 # Questions that only look an order up, asked of several at once ("where are 1003 and 1013?")
 _LOOKS_AT_EACH = ("order_status", "delivery_delay", "parcel_not_received", "refund_status")
 MAX_ORDERS_AT_ONCE = 3
@@ -284,6 +288,10 @@ class OfflineAgent:
         # to one who cannot give them, and no reason to hand over by itself)
         asked = list(st.awaiting) if st.scenario == scenario and not {"order", "email"} & set(st.awaiting) else None
         outcome = await handler(t)
+        if (scenario == "discount_code" and len(set(st.codes)) > 1 and _COMBINING.search(t.text)
+                and (faq := self.faq.best(t.text, minimum=0.2)) is not None):
+            # "can I combine VELKOMMEN10 and SPAR100?": the store's words on it, then each code
+            outcome.preceding.insert(0, Outcome("faq_text", {"faq_answer": localized(faq[0].answer, t.lang)}))
         if asked and outcome.awaiting == asked and self._unclear_answer(t, asked):
             # The same question again, and the shopper's answer was no answer to it
             # either: after one clarifying question a person takes over.

@@ -85,13 +85,23 @@ def unaccepted_methods(text: str, accepted: list[str]) -> list[str]:
     return [m for m in asked if m.lower().replace(" ", "") not in have]
 
 
+MAX_CODES_AT_ONCE = 3
+
+
 async def discount_code(t: TurnContext) -> Outcome:
+    """Each code the message names ("can I use VELKOMMEN10 and SPAR100?"), in order."""
     if not t.state.codes:
         return t.ask("ask_code", ["code"], kind="discount")
-    result = await t.tool("check_discount", code=t.state.codes[-1], subtotal=t.state.amount,
-                          product=_product(t))
+    first, *rest = [await _one_code(t, code)
+                    for code in list(dict.fromkeys(t.state.codes))[-MAX_CODES_AT_ONCE:]]
+    first.following.extend(rest)
+    return first
+
+
+async def _one_code(t: TurnContext, code: str) -> Outcome:
+    result = await t.tool("check_discount", code=code, subtotal=t.state.amount, product=_product(t))
     if result.code == "unknown":  # "my code X won't work" about a gift card's code
-        card = await t.tool("gift_card_balance", code=t.state.codes[-1])
+        card = await t.tool("gift_card_balance", code=code)
         if card.code != "unknown":
             return Outcome("gift_card", {"code": card.code, "g": card.data})
     return await _discount_outcome(t, result)
