@@ -236,6 +236,14 @@ def test_combining_codes_gets_the_stores_rule_and_each_code(shop, lang, text, ru
     assert reply.startswith(rule) and "VELKOMMEN10" in reply and "SPAR100" in reply, reply
 
 
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "I forgot to use my discount code SPAR100 on order 1013, can I get it refunded? anna@example.dk"),
+    ("da", "jeg glemte at bruge rabatkoden VELKOMMEN10, kan I refundere de 10%?"),
+])
+def test_a_code_forgotten_at_checkout_and_its_money_asked_for_goes_to_a_person(shop, lang, text):
+    assert_handoff(say(shop, text, lang=lang)[-1], "low_confidence")
+
+
 # ------------------------------------------------------------------ a late parcel, however asked about
 
 @pytest.mark.parametrize(("lang", "text", "sorry", "late"), [

@@ -47,6 +47,11 @@ SHOP_SCENARIOS: dict[str, Handler] = {
     "account_help": shop.account_help,
     "newsletter_unsubscribe": shop.newsletter_unsubscribe,
 }
+# The order is placed already: "I forgot to use my code", "jeg glemte at bruge koden".
+_AFTER_THE_ORDER = re.compile(
+    r"\b(?:forgot|forget|already\s+(?:ordered|paid|bought)|after\s+(?:i\s+)?(?:ordered|ordering|paying|paid)"
+    r"|glemte|glemt|allerede\s+(?:bestilt|betalt|købt|koebt)|efter\s+(?:jeg\s+)?(?:bestilte|betalte|købte))\b",
+    re.IGNORECASE)
 # "Can I use both codes at once?"
 _COMBINING = re.compile(
     r"\b(?:combin\w*|together|both|stack\w*|at\s+(?:the\s+same\s+time|once)|kombiner\w*|sammen|begge"
@@ -279,6 +284,11 @@ class OfflineAgent:
             return outcome, scenario
         handler = ORDER_SCENARIOS.get(scenario) or SHOP_SCENARIOS.get(scenario)
         if handler is None:
+            return Outcome("handoff", handoff="low_confidence"), scenario
+        if scenario == "discount_code" and orders.asks_for_money(t.text) and (
+                u.entities.order_numbers or _AFTER_THE_ORDER.search(t.text)):
+            # a code forgotten at checkout, its discount asked for afterwards: no rule of
+            # ours gives money back for that, so a person decides
             return Outcome("handoff", handoff="low_confidence"), scenario
         numbers = list(dict.fromkeys(u.entities.order_numbers
                                      or (st.orders_named if st.scenario == scenario else [])))

@@ -317,7 +317,7 @@ MONEY_WORDS = ("refund", "money back", "my money", "pengene", "penge tilbage", "
                "kompensation")
 
 
-def _asks_for_money(text: str) -> bool:
+def asks_for_money(text: str) -> bool:
     """The shopper asks for money or goods to be given (policy: counts against the limit)."""
     lowered = text.lower()
     return any(w in lowered for w in MONEY_WORDS)
@@ -412,7 +412,7 @@ def _known_defect(product: Product, described: str) -> KnownDefect | None:
 def _unknown_defect(t: TurnContext, value: float) -> Outcome:
     """A fault no known defect describes is for a person; a refund or replacement asked
     for above the limit is that first (the policy's order of reasons)."""
-    if _asks_for_money(t.text) and value > t.tools.limit:
+    if asks_for_money(t.text) and value > t.tools.limit:
         return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
     return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
 
@@ -480,7 +480,7 @@ async def product_defect(t: TurnContext) -> Outcome:
     if result.code == "over_limit":
         return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
     if result.code == "unknown_defect":
-        if _asks_for_money(described) and line["paid"] > t.tools.limit:
+        if asks_for_money(described) and line["paid"] > t.tools.limit:
             return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
         return Outcome("handoff", {"why": "defect"}, handoff="unknown_defect")
     return Outcome("product_defect", {"code": result.code, "d": result.data})
