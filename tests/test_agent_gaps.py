@@ -244,6 +244,15 @@ def test_a_code_forgotten_at_checkout_and_its_money_asked_for_goes_to_a_person(s
     assert_handoff(say(shop, text, lang=lang)[-1], "low_confidence")
 
 
+@pytest.mark.parametrize(("lang", "text", "says"), [
+    ("da", "hvad er saldoen på HAVTORN-GAVE-7Q4M", "saldo på 500 kr."),  # no word "gavekort" in it
+    ("en", "how much money is left on HAVTORN-GAVE-7Q4M", "balance of 500 DKK"),
+])
+def test_a_balance_asked_of_a_code_is_a_gift_cards_balance(shop, lang, text, says):
+    reply = reply_text(say(shop, text, lang=lang)[-1])
+    assert says in reply, reply
+
+
 # ------------------------------------------------------------------ a late parcel, however asked about
 
 @pytest.mark.parametrize(("lang", "text", "sorry", "late"), [

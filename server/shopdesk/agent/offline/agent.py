@@ -52,6 +52,8 @@ _AFTER_THE_ORDER = re.compile(
     r"\b(?:forgot|forget|already\s+(?:ordered|paid|bought)|after\s+(?:i\s+)?(?:ordered|ordering|paying|paid)"
     r"|glemte|glemt|allerede\s+(?:bestilt|betalt|købt|koebt)|efter\s+(?:jeg\s+)?(?:bestilte|betalte|købte))\b",
     re.IGNORECASE)
+# What is left on something: said of a gift card, never of a discount code.
+_BALANCE = re.compile(r"\b(?:saldo\w*|balance|restbeløb\w*|restbeloeb\w*|remaining|left\s+on)\b", re.IGNORECASE)
 # "Can I use both codes at once?"
 _COMBINING = re.compile(
     r"\b(?:combin\w*|together|both|stack\w*|at\s+(?:the\s+same\s+time|once)|kombiner\w*|sammen|begge"
@@ -445,6 +447,8 @@ class OfflineAgent:
                 return "store_info"
             if u.entities.defect_words or u.entities.known_defects:
                 return "product_defect"
+        if u.entities.codes and _BALANCE.search(t.text):
+            return "gift_card"  # "hvad er saldoen på XK29-PL44": only a gift card has a balance
         if _gives_order_details(t):
             # "1003, anna@example.dk" with nothing asked (or after "what can I help with?"):
             # where that order is, looked up as any order is, is the likely request.
