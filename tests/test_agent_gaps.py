@@ -253,6 +253,22 @@ def test_a_balance_asked_of_a_code_is_a_gift_cards_balance(shop, lang, text, say
     assert says in reply, reply
 
 
+def test_asked_which_variant_instead_the_shopper_hears_what_the_order_has_now(shop):
+    reply = reply_text(say(shop, "I want to change my order 1001, the T-shirt should be size L instead "
+                                 "mikkel@example.dk")[-1])
+    assert "(navy, L in your order now)" in reply, reply  # L is what it is: which one instead?
+
+
+@pytest.mark.parametrize(("lang", "text", "says"), [
+    ("en", "my payment was declined but money was taken from my account, order 1011 sofie@example.dk",
+     "only a reservation"),
+    ("da", "betalingen blev afvist men pengene er trukket, ordre 1011 sofie@example.dk", "kun en reservation"),
+])
+def test_a_failed_payment_that_seems_charged_is_explained_as_a_reservation(shop, lang, text, says):
+    reply = reply_text(say(shop, text, lang=lang)[-1])
+    assert says in reply and "1011" in reply, reply
+
+
 # ------------------------------------------------------------------ a late parcel, however asked about
 
 @pytest.mark.parametrize(("lang", "text", "sorry", "late"), [

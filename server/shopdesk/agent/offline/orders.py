@@ -350,7 +350,8 @@ async def exchange(t: TurnContext) -> Outcome:
     size = _wanted_size(t, line, sizes)
     color = _wanted_color(t, line)
     if not size and not color:
-        return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes)
+        return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes,
+                     now=[v for v in (line.get("color"), line.get("size")) if v])
     result = await t.tool("create_exchange", number=order.number, sku=line["sku"], size=size, color=color)
     if result.code == "over_limit":
         return Outcome("handoff", {"why": "amount"}, handoff="amount_over_limit")
@@ -372,7 +373,8 @@ async def change_order(t: TurnContext) -> Outcome:
     size = _wanted_size(t, line, sizes)
     color = _wanted_color(t, line)
     if not size and not color:
-        return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes)
+        return t.ask("ask_wanted_variant", ["size"], item=line["title"], sizes=sizes,
+                     now=[v for v in (line.get("color"), line.get("size")) if v])
     result = await t.tool("change_line", number=order.number, sku=line["sku"], size=size, color=color)
     return Outcome("change_order", {"code": result.code, "o": result.data, "item": line["title"]})
 
@@ -400,7 +402,12 @@ async def payment_problem(t: TurnContext) -> Outcome:
     result = await t.tool("payment_status", number=order.number)
     if result.data.get("payment") == "double_capture":
         return Outcome("handoff", {"why": "double_capture"}, handoff="policy")
-    return Outcome("payment_problem", {"o": result.data})
+    return Outcome("payment_problem", {"o": result.data, "says_charged": _SAYS_CHARGED.search(t.text) is not None})
+
+
+# "money was taken from my account", "pengene er trukket": an amount the shopper sees
+_SAYS_CHARGED = re.compile(
+    r"\b(?:charged|taken|withdrawn|deducted|debited|trukket|hævet|haevet|taget)\b", re.IGNORECASE)
 
 
 def _known_defect(product: Product, described: str) -> KnownDefect | None:
