@@ -74,6 +74,11 @@ _EXCEPT = re.compile(r"\b(?:except|excluding|undtagen|undtaget)\b", re.IGNORECAS
 _FREE_ASKED = re.compile(r"\b(?:free|gratis|fri\s+fragt|fragtfri)", re.IGNORECASE)
 
 
+def country_name(code: str, lang: str) -> str:
+    names = COUNTRIES[code][1]
+    return names.get(lang, names["en"])
+
+
 def countries_in(text: str) -> list[str]:
     """The ISO codes of the countries a text names, in order."""
     return list(dict.fromkeys(_COUNTRY_OF[m.group(1).lower()] for m in _COUNTRY_WORDS.finditer(text)))
@@ -120,7 +125,7 @@ class FreeShippingScope:
             if not serving:
                 continue
             if (self.countries and code not in self.countries) or all(m.id in self.left_out for m in serving):
-                return COUNTRIES[code][1].get(lang, COUNTRIES[code][1]["en"])
+                return country_name(code, lang)
         return None
 
 
@@ -151,8 +156,7 @@ class OwnShippingTexts:
         ``free_not_for`` (a country or method free shipping leaves out)."""
         data: dict[str, Any] = {}
         served = {c for m in self.store.shipping_methods for c in m.countries}
-        if nowhere := [COUNTRIES[c][1].get(lang, COUNTRIES[c][1]["en"])
-                       for c in countries_in(question) if c not in served]:
+        if nowhere := [country_name(c, lang) for c in countries_in(question) if c not in served]:
             data["not_shipped_to"] = nowhere  # "do you ship to the US?": no, said first
         texts = self._texts.get(lang)
         if texts is None:
